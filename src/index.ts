@@ -1,0 +1,3 @@
+import { DurableObject } from "cloudflare:workers";
+export class OrderObject extends DurableObject {}
+export default { fetch: () => new Response("hi") } satisfies ExportedHandler;

@@ -1,0 +1,14 @@
+// Tests run inside workerd (Miniflare) with the bindings of wrangler.toml's `local` environment.
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: "./wrangler.toml", environment: "local" },
+    }),
+  ],
+  test: {
+    include: ["test/**/*.test.ts"],
+  },
+});
