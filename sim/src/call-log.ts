@@ -1,0 +1,37 @@
+// A record of every call to the simulated WeChat APIs, so tests can assert what the client sent.
+import { isoTime } from "./clock";
+
+export type ApiName = "code2session" | "unifiedorder" | "orderquery" | "closeorder";
+
+export interface CallRecord {
+  api: ApiName;
+  /** Sim time of the call. */
+  at: number;
+  /** The request's fields as received (query parameters or XML elements). */
+  fields: Record<string, string>;
+  /** "SUCCESS", an err_code / return-level code such as "SIGNERROR", an errcode, or "http_500". */
+  outcome: string;
+  /** The injected fault that shaped this call, if any. */
+  fault: string | null;
+}
+
+export class CallLog {
+  #calls: CallRecord[] = [];
+
+  record(call: CallRecord): void {
+    this.#calls.push(call);
+  }
+
+  list(api?: string): CallRecord[] {
+    return api ? this.#calls.filter((call) => call.api === api) : [...this.#calls];
+  }
+
+  clear(): void {
+    this.#calls = [];
+  }
+}
+
+/** The control API's JSON view of a call. */
+export function callToJson(call: CallRecord) {
+  return { ...call, at: isoTime(call.at) };
+}

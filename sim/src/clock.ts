@@ -1,0 +1,68 @@
+// Simulated time: an injectable base clock plus an offset that the control API advances, and
+// WeChat's `yyyyMMddHHmmss` Beijing-time (UTC+8) format.
+
+/** A millisecond clock (ms since the epoch). */
+export interface SimClock {
+  now(): number;
+}
+
+export const systemClock: SimClock = { now: () => Date.now() };
+
+/** Sim time = base clock + offset. Advancing never touches the base clock, so tests stay in control. */
+export class SimTime {
+  #offsetMs = 0;
+  readonly #base: SimClock;
+
+  constructor(base: SimClock) {
+    this.#base = base;
+  }
+
+  now(): number {
+    return this.#base.now() + this.#offsetMs;
+  }
+
+  advance(ms: number): void {
+    this.#offsetMs += ms;
+  }
+
+  reset(): void {
+    this.#offsetMs = 0;
+  }
+}
+
+const BEIJING_OFFSET_MS = 8 * 60 * 60 * 1000;
+
+/** `yyyyMMddHHmmss` in Beijing time, as used by time_start, time_expire and time_end. */
+export function formatBeijingTime(ms: number): string {
+  const d = new Date(ms + BEIJING_OFFSET_MS);
+  const pad = (n: number, width = 2) => String(n).padStart(width, "0");
+  return (
+    pad(d.getUTCFullYear(), 4) +
+    pad(d.getUTCMonth() + 1) +
+    pad(d.getUTCDate()) +
+    pad(d.getUTCHours()) +
+    pad(d.getUTCMinutes()) +
+    pad(d.getUTCSeconds())
+  );
+}
+
+/** The epoch ms of a Beijing `yyyyMMddHHmmss`, or null if it is not a real calendar time. */
+export function parseBeijingTime(text: string): number | null {
+  const match = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(text);
+  if (!match) return null;
+  const [year, month, day, hour, minute, second] = match.slice(1).map(Number) as [
+    number, number, number, number, number, number,
+  ];
+  const ms = Date.UTC(year, month - 1, day, hour, minute, second) - BEIJING_OFFSET_MS;
+  // Date.UTC rolls 20250230 over into March; a round trip catches every such impossible date.
+  return formatBeijingTime(ms) === text ? ms : null;
+}
+
+/** The `yyyyMMdd` Beijing date, used inside transaction ids. */
+export function beijingDate(ms: number): string {
+  return formatBeijingTime(ms).slice(0, 8);
+}
+
+export function isoTime(ms: number): string {
+  return new Date(ms).toISOString();
+}

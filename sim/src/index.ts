@@ -1,0 +1,116 @@
+// The simulator as a Worker for local development (`npx wrangler dev -c sim/wrangler.toml`): one
+// Durable Object holds one simulator in memory and uses its alarm to run notification retries.
+// Nothing is persisted; a restart forgets all state, which is what a dev simulator should do.
+import { DurableObject } from "cloudflare:workers";
+import type { SimClock } from "./clock";
+import { SimulatedDropError } from "./faults";
+import { createSimulator, type Simulator } from "./simulator";
+
+/** This Worker's own bindings (sim/wrangler.toml), separate from the service's Env. */
+interface SimulatorEnv {
+  SIMULATOR: DurableObjectNamespace<SimulatorObject>;
+  WECHAT_APPID?: string;
+  WECHAT_SECRET?: string;
+  WECHATPAY_MCHID?: string;
+  WECHATPAY_KEY?: string;
+  /** Sim seconds per real second (e.g. "60" makes the 24h4m retry schedule take about 24 minutes). */
+  TIME_SCALE?: string;
+}
+
+function required(env: SimulatorEnv, name: "WECHAT_APPID" | "WECHAT_SECRET" | "WECHATPAY_MCHID" | "WECHATPAY_KEY"): string {
+  const value = env[name];
+  if (!value) throw new Error(`wechat-simulator: var ${name} is not set in sim/wrangler.toml`);
+  return value;
+}
+
+function timeScale(env: SimulatorEnv): number {
+  const scale = Number(env.TIME_SCALE ?? "1");
+  if (!Number.isFinite(scale) || scale <= 0) throw new Error("wechat-simulator: TIME_SCALE must be a positive number");
+  return scale;
+}
+
+/**
+ * Real time, sped up `scale` times from the moment the object started. Everything simulated speeds
+ * up (code TTL, prepay_id age, retries), so with a scale above 1 the simulator's clock runs ahead
+ * of the service's and time_expire values the service computes look nearer than they are.
+ */
+function scaledClock(scale: number): SimClock {
+  const startedAt = Date.now();
+  return { now: () => startedAt + (Date.now() - startedAt) * scale };
+}
+
+/** Set by the object on a dropped call; the stateless front Worker then breaks the response. */
+const DROPPED_HEADER = "x-wechat-sim-dropped";
+
+/**
+ * A 200 whose body fails mid-stream: over HTTP, the closest thing to a dropped connection (under
+ * wrangler dev the client gets a truncated, unparseable `<xml>`). Built in the front Worker, never
+ * in the object: workerd treats the stream error as an uncaught exception, which would reset the
+ * object and its in-memory state.
+ */
+function droppedResponse(): Response {
+  let sent = false;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      // Some bytes first, so the failure happens after the response has started.
+      if (!sent) {
+        sent = true;
+        controller.enqueue(new TextEncoder().encode("<xml>"));
+      } else controller.error(new Error("simulated connection drop"));
+    },
+  });
+  return new Response(body, { status: 200, headers: { "content-type": "text/plain" } });
+}
+
+export class SimulatorObject extends DurableObject<SimulatorEnv> {
+  readonly #simulator: Simulator;
+  readonly #scale: number;
+
+  constructor(ctx: DurableObjectState, env: SimulatorEnv) {
+    super(ctx, env);
+    this.#scale = timeScale(env);
+    this.#simulator = createSimulator({
+      appid: required(env, "WECHAT_APPID"),
+      secret: required(env, "WECHAT_SECRET"),
+      mchId: required(env, "WECHATPAY_MCHID"),
+      key: required(env, "WECHATPAY_KEY"),
+      clock: scaledClock(this.#scale),
+    });
+  }
+
+  override async fetch(request: Request): Promise<Response> {
+    try {
+      return await this.#simulator.fetch(request);
+    } catch (error) {
+      if (error instanceof SimulatedDropError) return new Response(null, { status: 204, headers: { [DROPPED_HEADER]: "1" } });
+      throw error;
+    } finally {
+      // A payment or a clock advance may have scheduled, run or cancelled retries.
+      await this.#scheduleAlarm();
+    }
+  }
+
+  override async alarm(): Promise<void> {
+    await this.#simulator.runDue();
+    await this.#scheduleAlarm();
+  }
+
+  /** Points the alarm at the next due retry, converting the sim-time gap to real time. */
+  async #scheduleAlarm(): Promise<void> {
+    const next = this.#simulator.nextDueAt();
+    if (next === null) {
+      await this.ctx.storage.deleteAlarm();
+      return;
+    }
+    const realDelayMs = Math.max(0, (next - this.#simulator.now()) / this.#scale);
+    await this.ctx.storage.setAlarm(Date.now() + realDelayMs);
+  }
+}
+
+export default {
+  async fetch(request, env) {
+    // One simulator for everything: the login and pay hosts share state, as a test expects.
+    const response = await env.SIMULATOR.get(env.SIMULATOR.idFromName("wechat")).fetch(request);
+    return response.headers.has(DROPPED_HEADER) ? droppedResponse() : response;
+  },
+} satisfies ExportedHandler<SimulatorEnv>;

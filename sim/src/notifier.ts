@@ -1,0 +1,155 @@
+// Payment notifications: building the signed XML, POSTing it to notify_url, judging the reply
+// (only `return_code=SUCCESS` with HTTP 200 acknowledges), and the 15-step retry schedule.
+import type { SimConfig } from "./context";
+import type { SimTime } from "./clock";
+import type { FaultQueue } from "./faults";
+import { sleep } from "./faults";
+import { newNonce } from "./ids";
+import { orderFields } from "./order-rules";
+import { signV2, type SignType } from "./sign";
+import type { NotificationAttempt, NotificationJob, OrderRecord, SimState } from "./state";
+import { buildWeChatXml, parseWeChatXml, type XmlFields } from "./xml";
+
+/** Seconds between attempts: 15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/3h/3h/3h/6h/6h (24h4m). */
+export const RETRY_INTERVALS_S = [
+  15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600, 21600,
+] as const;
+
+export type Deliver = (url: string, init: RequestInit) => Promise<Response>;
+
+export interface NotifierOptions {
+  config: SimConfig;
+  time: SimTime;
+  state: SimState;
+  faults: FaultQueue;
+  deliver: Deliver;
+  /** Real ms to wait for a reply; WeChat gives up after about 5 s. */
+  timeoutMs: number;
+}
+
+/** The notification XML: orderquery's fields minus trade_state, signed with the merchant key. */
+export async function buildNotification(config: SimConfig, order: OrderRecord, signType: SignType): Promise<string> {
+  const fields: XmlFields = { return_code: "SUCCESS", appid: config.appid, mch_id: config.mchId };
+  if (order.deviceInfo !== null) fields.device_info = order.deviceInfo;
+  fields.nonce_str = newNonce();
+  // sign_type is only written for HMAC-SHA256: an MD5 notify without it is the real-world quirk.
+  if (signType === "HMAC-SHA256") fields.sign_type = signType;
+  fields.result_code = "SUCCESS";
+  Object.assign(fields, orderFields(order));
+  const sign = await signV2(fields, config.key, signType);
+  return buildWeChatXml({ ...fields, sign });
+}
+
+type DeliveryResult = Pick<NotificationAttempt, "acknowledged" | "status" | "error">;
+
+class DeliveryTimeout extends Error {}
+
+export class Notifier {
+  readonly #options: NotifierOptions;
+
+  constructor(options: NotifierOptions) {
+    this.#options = options;
+  }
+
+  /**
+   * Starts notifying a just-paid order: runs the first attempt (plus `duplicates` near-simultaneous
+   * copies) now and schedules retries. Resolves to whether the first attempt was acknowledged.
+   */
+  async start(order: OrderRecord, body: string, duplicates: number): Promise<boolean> {
+    const job: NotificationJob = {
+      url: order.notifyUrl,
+      body,
+      attemptsMade: 0,
+      nextAttemptAt: null,
+      acknowledged: false,
+      givenUp: false,
+      inFlight: false,
+    };
+    order.notification = job;
+    await this.#attempt(order, job, this.#options.time.now(), duplicates);
+    return job.acknowledged;
+  }
+
+  /** Runs every attempt due now; retries that fall due during the run (after a clock jump) too. */
+  async runDue(): Promise<void> {
+    for (;;) {
+      const now = this.#options.time.now();
+      const due = [...this.#options.state.orders.values()].flatMap((order) => {
+        const job = order.notification;
+        return job && !job.inFlight && job.nextAttemptAt !== null && job.nextAttemptAt <= now
+          ? [{ order, job, at: job.nextAttemptAt }]
+          : [];
+      });
+      if (due.length === 0) return;
+      await Promise.all(due.map(({ order, job, at }) => this.#attempt(order, job, at, 0)));
+    }
+  }
+
+  nextDueAt(): number | null {
+    let next: number | null = null;
+    for (const order of this.#options.state.orders.values()) {
+      const at = order.notification?.nextAttemptAt ?? null;
+      if (at !== null && (next === null || at < next)) next = at;
+    }
+    return next;
+  }
+
+  /** One attempt, due at sim time `at`; the next retry is scheduled from `at`, not from the clock. */
+  async #attempt(order: OrderRecord, job: NotificationJob, at: number, duplicates: number): Promise<void> {
+    job.inFlight = true;
+    job.nextAttemptAt = null;
+    const attempt = job.attemptsMade + 1;
+    const results = await Promise.all(Array.from({ length: 1 + duplicates }, () => this.#deliverOnce(job)));
+    results.forEach((result, copy) => order.notifications.push({ at, attempt, copy, ...result }));
+    job.attemptsMade = attempt;
+    job.inFlight = false;
+    // Any copy acknowledged stops the retries, as when one of several WeChat senders gets through.
+    if (results.some((result) => result.acknowledged)) {
+      job.acknowledged = true;
+      return;
+    }
+    const interval = RETRY_INTERVALS_S[attempt - 1];
+    if (interval === undefined) job.givenUp = true;
+    else job.nextAttemptAt = at + interval * 1000;
+  }
+
+  async #deliverOnce(job: NotificationJob): Promise<DeliveryResult> {
+    const fault = this.#options.faults.take("notify");
+    if (fault?.kind === "drop") return { acknowledged: false, status: null, error: "dropped (injected fault)" };
+    if (fault?.kind === "delay") await sleep(fault.delayMs);
+
+    const controller = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        reject(new DeliveryTimeout());
+      }, this.#options.timeoutMs);
+    });
+    try {
+      const response = await Promise.race([
+        this.#options.deliver(job.url, {
+          method: "POST",
+          // Headers observed on real WeChat notifications.
+          headers: { "Content-Type": "text/xml", "User-Agent": "Mozilla/4.0", Accept: "*/*", Pragma: "no-cache" },
+          body: job.body,
+          signal: controller.signal,
+        }),
+        timeout,
+      ]);
+      const text = await Promise.race([response.text(), timeout]);
+      if (response.status !== 200) return { acknowledged: false, status: response.status, error: `HTTP ${response.status}` };
+      const reply = parseWeChatXml(text);
+      if (!reply.ok) return { acknowledged: false, status: 200, error: "reply is not WeChat XML" };
+      if (reply.fields.return_code !== "SUCCESS") {
+        return { acknowledged: false, status: 200, error: `reply return_code=${reply.fields.return_code ?? "(missing)"}` };
+      }
+      return { acknowledged: true, status: 200, error: null };
+    } catch (error) {
+      if (error instanceof DeliveryTimeout) return { acknowledged: false, status: null, error: "timeout" };
+      return { acknowledged: false, status: null, error: `network error: ${error instanceof Error ? error.message : String(error)}` };
+    } finally {
+      if (timer !== null) clearTimeout(timer);
+    }
+  }
+}

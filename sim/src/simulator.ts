@@ -1,0 +1,86 @@
+// The WeChat simulator core: one in-memory instance serving the login and v2 pay APIs (as on
+// api.weixin.qq.com and api.mch.weixin.qq.com) plus the /__sim control API. It shares no code with
+// the service it tests. Time and notification delivery are injected so tests can drive them.
+import { Hono } from "hono";
+import { CallLog } from "./call-log";
+import { SimTime, systemClock, type SimClock } from "./clock";
+import type { SimContext } from "./context";
+import { controlRoutes } from "./control";
+import { FaultQueue, SimulatedDropError } from "./faults";
+import { loginRoutes } from "./login";
+import { Notifier } from "./notifier";
+import { payRoutes } from "./pay";
+import { createState } from "./state";
+
+export type { SimClock } from "./clock";
+export { SimulatedDropError } from "./faults";
+export { RETRY_INTERVALS_S } from "./notifier";
+
+export interface SimulatorOptions {
+  appid: string;
+  secret: string;
+  mchId: string;
+  key: string;
+  /** ms clock; default Date.now. Tests pass a manual clock. */
+  clock?: SimClock;
+  /** how a notification is POSTed to notify_url; default globalThis.fetch. Tests route it into the service in-process. */
+  deliver?: (url: string, init: RequestInit) => Promise<Response>;
+  /** Real ms to wait for a notification reply before counting the attempt as failed; default 5000. */
+  notifyTimeoutMs?: number;
+}
+
+export interface Simulator {
+  /** Serves the WeChat APIs and the /__sim control API. Rejects with SimulatedDropError under a `drop` fault. */
+  fetch(request: Request): Promise<Response>;
+  /** Runs every notification attempt that is due at the current clock time; resolves when they finished. */
+  runDue(): Promise<void>;
+  /** sim-time ms of the next due notification attempt, or null. */
+  nextDueAt(): number | null;
+  /** The current sim time in ms (the clock plus what /__sim/clock/advance added). */
+  now(): number;
+}
+
+export function createSimulator(options: SimulatorOptions): Simulator {
+  const config = { appid: options.appid, secret: options.secret, mchId: options.mchId, key: options.key };
+  for (const [name, value] of Object.entries(config)) {
+    if (!value) throw new Error(`createSimulator: ${name} is required`);
+  }
+  const time = new SimTime(options.clock ?? systemClock);
+  const state = createState();
+  const faults = new FaultQueue();
+  const notifier = new Notifier({
+    config,
+    time,
+    state,
+    faults,
+    deliver: options.deliver ?? ((url, init) => fetch(url, init)),
+    timeoutMs: options.notifyTimeoutMs ?? 5000,
+  });
+  const ctx: SimContext = {
+    config,
+    time,
+    state,
+    calls: new CallLog(),
+    faults,
+    notifier,
+    droppedResponses: new WeakMap(),
+  };
+
+  const app = new Hono();
+  app.route("/", loginRoutes(ctx));
+  app.route("/", payRoutes(ctx));
+  app.route("/", controlRoutes(ctx));
+  app.notFound((c) => c.json({ error: "NOT_FOUND", message: `${c.req.method} ${c.req.path} is not simulated` }, 404));
+
+  return {
+    async fetch(request) {
+      const response = await app.fetch(request);
+      const dropped = ctx.droppedResponses.get(response);
+      if (dropped) throw new SimulatedDropError(dropped);
+      return response;
+    },
+    runDue: () => notifier.runDue(),
+    nextDueAt: () => notifier.nextDueAt(),
+    now: () => time.now(),
+  };
+}
