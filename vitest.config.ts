@@ -10,5 +10,7 @@ export default defineConfig({
   ],
   test: {
     include: ["test/**/*.test.ts"],
+    // The service's structured log lines are shown for failing tests only.
+    silent: "passed-only",
   },
 });

@@ -1,3 +1,10 @@
-import { DurableObject } from "cloudflare:workers";
-export class OrderObject extends DurableObject {}
-export default { fetch: () => new Response("hi") } satisfies ExportedHandler;
+// The Worker's entry: the HTTP app and the Durable Object classes wrangler.toml binds.
+import { app } from "./app";
+import type { Env } from "./env";
+
+export { OrderObject } from "./orders/order-object";
+export { UserOrdersObject } from "./orders/user-orders-object";
+
+export default {
+  fetch: (request, env, ctx) => app.fetch(request, env, ctx),
+} satisfies ExportedHandler<Env>;

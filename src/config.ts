@@ -1,0 +1,190 @@
+// Reads and validates the Worker's configuration: the only module that looks at settings in env.
+// It reports each missing or malformed setting by name and never echoes a value back.
+import { ApiError } from "./errors";
+import type { Env } from "./env";
+import { isSignType, type SignType } from "./wechat/sign";
+
+/** One sellable product; prices are integer fen and come only from here. */
+export interface Product {
+  readonly name: string;
+  readonly price: number;
+}
+export type Catalog = ReadonlyMap<string, Product>;
+
+export interface Config {
+  readonly appid: string;
+  readonly secret: string;
+  readonly mchId: string;
+  readonly payKey: string;
+  readonly signType: SignType;
+  readonly publicBaseUrl: string;
+  readonly wechatApiBase: string;
+  readonly wechatPayApiBase: string;
+  readonly adminToken: string;
+  readonly products: Catalog;
+  readonly sessionTtlSeconds: number;
+  readonly orderTtlSeconds: number;
+}
+
+export type ConfigKey = keyof Config;
+
+/** A setting that cannot be used, named by its env variable. */
+export interface ConfigProblem {
+  readonly setting: string;
+  readonly problem: string;
+}
+
+export const DEFAULTS = {
+  WECHATPAY_SIGN_TYPE: "HMAC-SHA256",
+  WECHAT_API_BASE: "https://api.weixin.qq.com",
+  WECHATPAY_API_BASE: "https://api.mch.weixin.qq.com",
+  SESSION_TTL_SECONDS: 7200,
+  ORDER_TTL_SECONDS: 1800,
+} as const;
+
+/** Bounds that keep the values meaningful: KV refuses TTLs under 60 s; WeChat wants time_expire
+ * at least a few minutes ahead (older docs say 5) and prepay_ids live 2 h. */
+export const LIMITS = {
+  sessionTtlSeconds: { min: 60, max: 30 * 86_400 },
+  orderTtlSeconds: { min: 300, max: 7 * 86_400 },
+  productPrice: { min: 1, max: 100_000_000 },
+} as const;
+
+type Parser<T> = (raw: string | undefined) => { value: T } | { problem: string };
+
+const SETTINGS: { readonly [K in ConfigKey]: { readonly name: keyof Env & string; readonly parse: Parser<Config[K]> } } = {
+  appid: { name: "WECHAT_APPID", parse: required(matching(/^wx[0-9A-Za-z]{16}$/, "must be a mini-program appid: wx followed by 16 letters or digits")) },
+  secret: { name: "WECHAT_SECRET", parse: required(matching(/^[0-9A-Za-z]{16,64}$/, "must be the AppSecret: 16 to 64 letters or digits")) },
+  mchId: { name: "WECHATPAY_MCHID", parse: required(matching(/^[0-9]{6,32}$/, "must be the merchant id: digits only")) },
+  payKey: { name: "WECHATPAY_KEY", parse: required(matching(/^[0-9A-Za-z]{32}$/, "must be the 32-character API v2 key")) },
+  signType: { name: "WECHATPAY_SIGN_TYPE", parse: withDefault(DEFAULTS.WECHATPAY_SIGN_TYPE, parseSignType) },
+  publicBaseUrl: { name: "PUBLIC_BASE_URL", parse: required(parseOrigin) },
+  wechatApiBase: { name: "WECHAT_API_BASE", parse: withDefault(DEFAULTS.WECHAT_API_BASE, parseOrigin) },
+  wechatPayApiBase: { name: "WECHATPAY_API_BASE", parse: withDefault(DEFAULTS.WECHATPAY_API_BASE, parseOrigin) },
+  adminToken: { name: "ADMIN_TOKEN", parse: required(matching(/^[\x21-\x7e]{32,256}$/, "must be at least 32 printable characters")) },
+  products: { name: "PRODUCTS", parse: required(parseCatalog) },
+  sessionTtlSeconds: { name: "SESSION_TTL_SECONDS", parse: withDefault(String(DEFAULTS.SESSION_TTL_SECONDS), integerIn(LIMITS.sessionTtlSeconds)) },
+  orderTtlSeconds: { name: "ORDER_TTL_SECONDS", parse: withDefault(String(DEFAULTS.ORDER_TTL_SECONDS), integerIn(LIMITS.orderTtlSeconds)) },
+};
+
+interface Loaded {
+  readonly values: Partial<Config>;
+  readonly problems: Readonly<Partial<Record<ConfigKey, ConfigProblem>>>;
+}
+
+// env is one object per isolate, so settings are parsed once and not on every request.
+const cache = new WeakMap<object, Loaded>();
+
+function load(env: Env): Loaded {
+  const cached = cache.get(env);
+  if (cached) return cached;
+  const values: Partial<Record<ConfigKey, unknown>> = {};
+  const problems: Partial<Record<ConfigKey, ConfigProblem>> = {};
+  for (const key of Object.keys(SETTINGS) as ConfigKey[]) {
+    const { name, parse } = SETTINGS[key];
+    const raw = env[name];
+    const result = parse(typeof raw === "string" ? raw : raw === undefined ? undefined : String(raw));
+    if ("value" in result) values[key] = result.value;
+    else problems[key] = { setting: name, problem: result.problem };
+  }
+  const loaded: Loaded = { values: values as Partial<Config>, problems };
+  cache.set(env, loaded);
+  return loaded;
+}
+
+/** Every setting that is missing or malformed, for /healthz. */
+export function configProblems(env: Env): ConfigProblem[] {
+  return Object.values(load(env).problems).filter((p): p is ConfigProblem => p !== undefined);
+}
+
+/**
+ * The settings a request needs. If any of them is unusable the request fails with 503
+ * `not_configured`, naming the settings (never their values).
+ */
+export function requireConfig<K extends ConfigKey>(env: Env, keys: readonly K[]): Pick<Config, K> {
+  const { values, problems } = load(env);
+  const bad = keys.map((k) => problems[k]).filter((p): p is ConfigProblem => p !== undefined);
+  if (bad.length > 0) {
+    throw new ApiError(
+      503,
+      "not_configured",
+      `The service is not configured: ${bad.map((p) => `${p.setting} ${p.problem}`).join("; ")}.`,
+    );
+  }
+  const picked: Partial<Pick<Config, K>> = {};
+  for (const key of keys) picked[key] = values[key];
+  return picked as Pick<Config, K>;
+}
+
+// --- parsers -------------------------------------------------------------------------------
+
+function required<T>(parse: Parser<T>): Parser<T> {
+  return (raw) => (raw === undefined || raw.trim() === "" ? { problem: "is missing" } : parse(raw.trim()));
+}
+
+function withDefault<T>(fallback: string, parse: Parser<T>): Parser<T> {
+  return (raw) => parse(raw === undefined || raw.trim() === "" ? fallback : raw.trim());
+}
+
+function matching(pattern: RegExp, problem: string): Parser<string> {
+  return (raw) => (raw !== undefined && pattern.test(raw) ? { value: raw } : { problem });
+}
+
+function parseSignType(raw: string | undefined): { value: SignType } | { problem: string } {
+  return isSignType(raw) ? { value: raw } : { problem: 'must be "HMAC-SHA256" or "MD5"' };
+}
+
+function integerIn(range: { min: number; max: number }): Parser<number> {
+  return (raw) => {
+    const n = raw !== undefined && /^[0-9]+$/.test(raw) ? Number(raw) : NaN;
+    return Number.isSafeInteger(n) && n >= range.min && n <= range.max
+      ? { value: n }
+      : { problem: `must be a whole number of seconds from ${range.min} to ${range.max}` };
+  };
+}
+
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/** An origin (scheme://host[:port]) with no path, query or fragment; plain http only on loopback. */
+function parseOrigin(raw: string | undefined): { value: string } | { problem: string } {
+  let url: URL;
+  try {
+    url = new URL(raw ?? "");
+  } catch {
+    return { problem: "must be an absolute URL such as https://pay.example.com" };
+  }
+  if (url.pathname !== "/" || url.search !== "" || url.hash !== "" || url.username !== "" || url.password !== "") {
+    return { problem: "must be an origin only, with no path, query, fragment or credentials" };
+  }
+  const loopback = LOOPBACK_HOSTS.has(url.hostname) || /^127\.\d+\.\d+\.\d+$/.test(url.hostname);
+  if (url.protocol === "https:" || (url.protocol === "http:" && loopback)) return { value: url.origin };
+  return { problem: "must use https:// (plain http:// is allowed only for loopback hosts)" };
+}
+
+const SKU = /^[0-9A-Za-z_.-]{1,64}$/;
+
+function parseCatalog(raw: string | undefined): { value: Catalog } | { problem: string } {
+  let data: unknown;
+  try {
+    data = JSON.parse(raw ?? "");
+  } catch {
+    return { problem: "must be a JSON object of products" };
+  }
+  if (typeof data !== "object" || data === null || Array.isArray(data)) {
+    return { problem: 'must be a JSON object like {"sku":{"name":"…","price":100}}' };
+  }
+  const products = new Map<string, Product>();
+  for (const [sku, entry] of Object.entries(data)) {
+    const { name, price } = (typeof entry === "object" && entry !== null ? entry : {}) as Record<string, unknown>;
+    if (!SKU.test(sku)) return { problem: `has an invalid sku (use 1-64 of 0-9 A-Z a-z _ . -)` };
+    if (typeof name !== "string" || name.trim() === "" || name.length > 100) {
+      return { problem: `product "${sku}" needs a name of 1-100 characters` };
+    }
+    if (typeof price !== "number" || !Number.isSafeInteger(price) || price < LIMITS.productPrice.min || price > LIMITS.productPrice.max) {
+      return { problem: `product "${sku}" needs a price in whole fen from ${LIMITS.productPrice.min} to ${LIMITS.productPrice.max}` };
+    }
+    products.set(sku, { name: name.trim(), price });
+  }
+  if (products.size === 0) return { problem: "lists no products" };
+  return { value: products };
+}

@@ -1,0 +1,49 @@
+// The order state machine: which status may follow which, and from which kind of event. Pure;
+// the order object applies it to storage, and every path (API, notification, query, close,
+// alarm) goes through the same table.
+
+export type OrderStatus = "pending" | "paid" | "closed" | "failed" | "partially_refunded" | "refunded";
+
+/** What caused a transition: a user's API call, WeChat's notification, our orderquery, a close, an alarm. */
+export type TransitionSource = "api" | "notify" | "query" | "close" | "alarm" | "admin";
+
+export const ORDER_STATUSES: readonly OrderStatus[] = ["pending", "paid", "closed", "failed", "partially_refunded", "refunded"];
+
+/**
+ * Allowed next statuses. `closed → paid` and `failed → paid` exist because a verified payment is a
+ * fact: if WeChat took the money after we gave up on the order, we record it (flagged for a refund)
+ * rather than lose it.
+ */
+const NEXT: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
+  pending: ["paid", "closed", "failed"],
+  failed: ["paid", "closed"],
+  closed: ["paid"],
+  paid: ["partially_refunded", "refunded"],
+  partially_refunded: ["refunded"],
+  refunded: [],
+};
+
+/** Only WeChat's word (a verified notification or query) may make an order paid. */
+const PAYMENT_SOURCES: ReadonlySet<TransitionSource> = new Set(["notify", "query", "close", "alarm"]);
+
+export type TransitionCheck =
+  | { readonly outcome: "apply" }
+  /** Already there: repeating a legal transition changes nothing. */
+  | { readonly outcome: "noop" }
+  | { readonly outcome: "illegal"; readonly reason: string };
+
+export function checkTransition(from: OrderStatus, to: OrderStatus, source: TransitionSource): TransitionCheck {
+  if (from === to) return { outcome: "noop" };
+  if (to === "paid" && !PAYMENT_SOURCES.has(source)) {
+    return { outcome: "illegal", reason: "only WeChat can confirm a payment" };
+  }
+  if (to === "paid" && (from === "partially_refunded" || from === "refunded")) return { outcome: "noop" };
+  return NEXT[from].includes(to)
+    ? { outcome: "apply" }
+    : { outcome: "illegal", reason: `an order that is ${from} cannot become ${to}` };
+}
+
+/** Whether money was taken for an order in this status. */
+export function isPaidStatus(status: OrderStatus): boolean {
+  return status === "paid" || status === "partially_refunded" || status === "refunded";
+}

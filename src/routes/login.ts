@@ -1,0 +1,46 @@
+// POST /api/login and POST /api/logout: exchanging a wx.login code for our bearer token, and
+// revoking it. WeChat's session_key is stored with the session and never returned.
+import { Hono } from "hono";
+import type { AppEnv } from "../app-env";
+import { requireConfig } from "../config";
+import { ApiError } from "../errors";
+import { readJsonObject } from "../http/body";
+import { requireSession } from "../http/require-session";
+import { SessionStore } from "../sessions/session-store";
+import { loginError } from "../upstream-errors";
+import { code2Session } from "../wechat/login-client";
+
+// wx.login codes have been seen from 32 to 64 characters; anything far longer is not a code.
+const MAX_CODE_LENGTH = 256;
+
+export const loginRoutes = new Hono<AppEnv>()
+  .post("/api/login", async (c) => {
+    const body = await readJsonObject(c.req.raw);
+    const code = body.code;
+    if (typeof code !== "string" || code.trim() === "") {
+      throw ApiError.invalidRequest('"code" is required: the code from wx.login.');
+    }
+    if (code.length > MAX_CODE_LENGTH || !/^[\x21-\x7e]+$/.test(code)) {
+      throw ApiError.invalidRequest('"code" is not a wx.login code.');
+    }
+    const config = requireConfig(c.env, ["appid", "secret", "wechatApiBase", "sessionTtlSeconds"]);
+
+    const wechat = await code2Session(
+      { apiBase: config.wechatApiBase, appid: config.appid, secret: config.secret },
+      code,
+    ).catch((error: unknown) => {
+      throw loginError(error, c.var.requestId);
+    });
+
+    const { token } = await new SessionStore(c.env.SESSIONS).create({
+      openid: wechat.openid,
+      sessionKey: wechat.sessionKey,
+      ...(wechat.unionid !== undefined ? { unionid: wechat.unionid } : {}),
+      ttlSeconds: config.sessionTtlSeconds,
+    });
+    return c.json({ token, openid: wechat.openid, expiresIn: config.sessionTtlSeconds }, 200);
+  })
+  .post("/api/logout", requireSession(), async (c) => {
+    await new SessionStore(c.env.SESSIONS).revoke(c.var.session);
+    return c.body(null, 204);
+  });

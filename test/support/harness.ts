@@ -1,0 +1,109 @@
+// The test rig: the service's own fetch handler, with every outbound call to WeChat routed into a
+// fresh in-process WeChat simulator (sim/), and the simulator's notifications routed back into
+// the service. Nothing is canned: both sides sign, verify and keep state as they do when deployed.
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { vi } from "vitest";
+import worker from "../../src/index";
+import type { Env } from "../../src/env";
+import { createSimulator, type Simulator } from "../../sim/src/simulator";
+
+export const SERVICE_ORIGIN = "http://127.0.0.1:8787";
+
+export interface Harness {
+  readonly env: Env;
+  readonly sim: Simulator;
+  /** Calls the service as a client would. */
+  call(path: string, init?: RequestInit & { json?: unknown; token?: string }): Promise<Response>;
+  /** Calls the simulator's control API. */
+  simControl<T = Record<string, unknown>>(path: string, body?: unknown): Promise<T>;
+  /** Mints a wx.login code at the simulator and exchanges it at /api/login. */
+  login(user?: string): Promise<{ token: string; openid: string; expiresIn: number }>;
+  /** Every outbound request the service made, in order. */
+  readonly outbound: Request[];
+  /** The body of every payment notification the simulator delivered, in order. */
+  readonly notifications: string[];
+  /** While true, notifications are captured but lost on the way (the service never sees them). */
+  loseNotifications: boolean;
+  /** The simulator's log of calls to one WeChat API. */
+  calls(api: string): Promise<{ api: string; fields: Record<string, string> }[]>;
+  /** Creates an order for the logged-in user and returns the response body. */
+  createOrder(token: string, items?: unknown, headers?: Record<string, string>): Promise<Response>;
+}
+
+/** Starts a fresh simulator and routes the service's outbound fetches to it. */
+export function startHarness(options: { env?: Env } = {}): Harness {
+  const serviceEnv = options.env ?? env;
+  // Assigned at the end; the simulator's deliver() reads its loseNotifications switch.
+  let harness: Harness;
+  const outbound: Request[] = [];
+  const notifications: string[] = [];
+  const callService = async (request: Request): Promise<Response> => {
+    const ctx = createExecutionContext();
+    const response = await worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, serviceEnv, ctx);
+    await waitOnExecutionContext(ctx);
+    return response;
+  };
+  const sim = createSimulator({
+    appid: env.WECHAT_APPID ?? "",
+    secret: env.WECHAT_SECRET ?? "",
+    mchId: env.WECHATPAY_MCHID ?? "",
+    key: env.WECHATPAY_KEY ?? "",
+    deliver: async (url, init) => {
+      const request = new Request(url, init);
+      notifications.push(await request.clone().text());
+      return harness.loseNotifications ? new Response("lost", { status: 503 }) : callService(request);
+    },
+  });
+  const wechatOrigins = new Set([new URL(env.WECHAT_API_BASE ?? "").origin, new URL(env.WECHATPAY_API_BASE ?? "").origin]);
+  vi.stubGlobal("fetch", async (input: RequestInfo | URL, init?: RequestInit) => {
+    const request = new Request(input, init);
+    if (!wechatOrigins.has(new URL(request.url).origin)) throw new Error(`unexpected outbound fetch to ${new URL(request.url).origin}`);
+    outbound.push(request.clone());
+    return sim.fetch(request);
+  });
+
+  const call: Harness["call"] = (path, init = {}) => {
+    const { json, token, ...rest } = init;
+    const headers = new Headers(rest.headers);
+    if (json !== undefined) headers.set("Content-Type", "application/json");
+    if (token !== undefined) headers.set("Authorization", `Bearer ${token}`);
+    return callService(
+      new Request(SERVICE_ORIGIN + path, { ...rest, headers, ...(json !== undefined ? { body: JSON.stringify(json), method: rest.method ?? "POST" } : {}) }),
+    );
+  };
+
+  const simControl: Harness["simControl"] = async (path, body) => {
+    const response = await sim.fetch(
+      new Request(`http://127.0.0.1:8788${path}`, body === undefined ? {} : { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) }),
+    );
+    return (await response.json()) as never;
+  };
+
+  const login: Harness["login"] = async (user) => {
+    const { code } = await simControl<{ code: string }>("/__sim/login-codes", user === undefined ? {} : { user });
+    const response = await call("/api/login", { json: { code } });
+    if (response.status !== 200) throw new Error(`login failed: ${response.status} ${await response.text()}`);
+    return (await response.json()) as { token: string; openid: string; expiresIn: number };
+  };
+
+  const calls: Harness["calls"] = async (api) =>
+    (await simControl<{ calls: { api: string; fields: Record<string, string> }[] }>(`/__sim/calls?api=${api}`)).calls;
+
+  const createOrder: Harness["createOrder"] = (token, items = [{ sku: "coffee", quantity: 1 }], headers = {}) =>
+    call("/api/orders", { json: { items }, token, headers });
+
+  harness = { env: serviceEnv, sim, call, simControl, login, outbound, notifications, loseNotifications: false, calls, createOrder };
+  return harness;
+}
+
+/** The JSON error body of the contract. */
+export async function errorOf(response: Response): Promise<{ code: string; message: string }> {
+  const body = (await response.json()) as { error: { code: string; message: string } };
+  return body.error;
+}
+
+/** Every KV key under a prefix. */
+export async function kvKeys(prefix: string): Promise<KVNamespaceListKey<unknown>[]> {
+  return (await env.SESSIONS.list({ prefix })).keys;
+}
