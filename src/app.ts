@@ -5,6 +5,8 @@ import { ApiError, errorResponse } from "./errors";
 import { log } from "./log";
 import { healthRoutes } from "./routes/health";
 import { loginRoutes } from "./routes/login";
+import { orderRoutes } from "./routes/orders";
+import { payNotifyRoutes } from "./routes/pay-notify";
 
 export const app = new Hono<AppEnv>();
 
@@ -17,6 +19,8 @@ app.use(async function requestId(c, next) {
 
 app.route("/", healthRoutes);
 app.route("/", loginRoutes);
+app.route("/", orderRoutes);
+app.route("/", payNotifyRoutes);
 
 app.notFound(() => errorResponse(ApiError.notFound("No such endpoint.")));
 

@@ -1,0 +1,206 @@
+// POST /api/orders: server-side pricing, the unified order at WeChat, the payment parameters,
+// Idempotency-Key, and bad input that changes nothing.
+import { env } from "cloudflare:workers";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { verifySign } from "../../src/wechat/sign";
+import { parseBeijingTime } from "../../src/wechat/beijing-time";
+import { errorOf, startHarness, type Harness } from "../support/harness";
+
+let h: Harness;
+let token: string;
+let openid: string;
+beforeEach(async () => {
+  h = startHarness();
+  ({ token, openid } = await h.login(`buyer-${crypto.randomUUID()}`));
+});
+afterEach(() => vi.unstubAllGlobals());
+
+type Body = { order: Record<string, unknown> & { id: string; amount: number }; payment: Record<string, string> };
+
+async function listIds(t: string = token): Promise<string[]> {
+  const body = (await (await h.call("/api/orders", { token: t })).json()) as { orders: { id: string }[] };
+  return body.orders.map((o) => o.id);
+}
+
+describe("creating an order", () => {
+  it("prices it from the catalog in integer fen and returns the order and the five payment fields", async () => {
+    const response = await h.createOrder(token, [{ sku: "coffee", quantity: 2 }, { sku: "tea", quantity: 1 }]);
+    expect(response.status).toBe(201);
+    const { order, payment } = (await response.json()) as Body;
+    expect(order).toMatchObject({
+      status: "pending",
+      amount: 1800 * 2 + 1200,
+      refundedAmount: 0,
+      currency: "CNY",
+      transactionId: null,
+      paidAt: null,
+      items: [
+        { sku: "coffee", name: "Coffee", quantity: 2, price: 1800 },
+        { sku: "tea", name: "Green tea", quantity: 1, price: 1200 },
+      ],
+    });
+    expect(order.id).toMatch(/^[0-9A-Za-z]{32}$/);
+    expect(Date.parse(order.expiresAt as string) - Date.parse(order.createdAt as string)).toBe(Number(env.ORDER_TTL_SECONDS) * 1000);
+    expect(Object.keys(payment).sort()).toEqual(["nonceStr", "package", "paySign", "signType", "timeStamp"]);
+  });
+
+  it("ignores any price or amount the client sends", async () => {
+    const response = await h.call("/api/orders", {
+      token,
+      json: { amount: 1, price: 1, total_fee: 1, items: [{ sku: "coffee", quantity: 1, price: 1, amount: 1 }] },
+    });
+    const { order } = (await response.json()) as Body;
+    expect(order.amount).toBe(1800);
+    const [call] = await h.calls("unifiedorder");
+    expect(call!.fields.total_fee).toBe("1800");
+  });
+
+  it("signs paySign afresh over appId, nonceStr, package, signType and timeStamp (never the order's sign)", async () => {
+    const { payment } = (await (await h.createOrder(token)).json()) as Body;
+    const [call] = await h.calls("unifiedorder");
+    expect(payment.timeStamp).toMatch(/^[0-9]{10}$/);
+    expect(typeof payment.timeStamp).toBe("string");
+    expect(payment.signType).toBe("HMAC-SHA256");
+    expect(payment.package).toMatch(/^prepay_id=.+/);
+    expect(payment.paySign).not.toBe(call!.fields.sign);
+    const signed = { appId: env.WECHAT_APPID, nonceStr: payment.nonceStr, package: payment.package, signType: payment.signType, timeStamp: payment.timeStamp };
+    expect(await verifySign({ ...signed, sign: payment.paySign }, env.WECHATPAY_KEY!, ["HMAC-SHA256"])).toBe(true);
+    // the pitfalls: appid (lower-case) or timestamp (lower-case) would give another sign
+    expect(await verifySign({ ...signed, appId: undefined, appid: env.WECHAT_APPID, sign: payment.paySign }, env.WECHATPAY_KEY!, ["HMAC-SHA256"])).toBe(false);
+  });
+
+  it("sends WeChat a JSAPI order for the user's openid with our notify_url, time_expire in Beijing time and the client's address", async () => {
+    const before = Date.now();
+    const response = await h.call("/api/orders", { token, json: { items: [{ sku: "cake", quantity: 1 }] }, headers: { "CF-Connecting-IP": "203.0.113.7" } });
+    const { order, payment } = (await response.json()) as Body;
+    const [call] = await h.calls("unifiedorder");
+    expect(call!.fields).toMatchObject({
+      appid: env.WECHAT_APPID,
+      mch_id: env.WECHATPAY_MCHID,
+      trade_type: "JSAPI",
+      openid,
+      out_trade_no: order.id,
+      total_fee: "2650",
+      notify_url: `${env.PUBLIC_BASE_URL}/api/pay/notify`,
+      spbill_create_ip: "203.0.113.7",
+      sign_type: "HMAC-SHA256",
+    });
+    expect(new TextEncoder().encode(call!.fields.body).length).toBeLessThanOrEqual(127);
+    const expire = parseBeijingTime(call!.fields.time_expire!);
+    expect(Math.abs(expire - (before + Number(env.ORDER_TTL_SECONDS) * 1000))).toBeLessThan(5000);
+    const simOrder = await h.simControl<{ prepayId: string; tradeState: string }>(`/__sim/orders/${order.id}`);
+    expect(payment.package).toBe(`prepay_id=${simOrder.prepayId}`);
+  });
+
+  it("keeps a long description within WeChat's 127-byte body limit", async () => {
+    const items = ["coffee", "tea", "cake"].map((sku) => ({ sku, quantity: 99 }));
+    const response = await h.createOrder(token, items);
+    expect(response.status).toBe(201);
+    const [call] = await h.calls("unifiedorder");
+    expect(new TextEncoder().encode(call!.fields.body).length).toBeLessThanOrEqual(127);
+  });
+
+  it("stores the order before calling WeChat: on SYSTEMERROR it stays pending, and /pay finishes it with identical params", async () => {
+    await h.simControl("/__sim/faults", { api: "unifiedorder", kind: "SYSTEMERROR" });
+    const failed = await h.createOrder(token);
+    expect(failed.status).toBe(502);
+    expect((await errorOf(failed)).code).toBe("upstream_error");
+    const [id] = await listIds();
+    const read = (await (await h.call(`/api/orders/${id}`, { token })).json()) as Body;
+    expect(read.order.status).toBe("pending");
+
+    const retried = await h.call(`/api/orders/${id}/pay`, { method: "POST", token });
+    expect(retried.status).toBe(200);
+    const [first, second] = await h.calls("unifiedorder");
+    const business = (f: Record<string, string>) => {
+      const { nonce_str, sign, ...rest } = f;
+      return rest;
+    };
+    expect(business(second!.fields)).toEqual(business(first!.fields));
+  });
+
+  it("answers 504 when WeChat does not answer in time, leaving a pending order", async () => {
+    await h.simControl("/__sim/faults", { api: "unifiedorder", kind: "delay", delayMs: 7000 });
+    const response = await h.createOrder(token);
+    expect(response.status).toBe(504);
+    expect((await errorOf(response)).code).toBe("upstream_timeout");
+    expect(await listIds()).toHaveLength(1);
+  }, 15_000);
+
+  describe("Idempotency-Key", () => {
+    it("returns the same order and payment for the same key and body, calling WeChat once", async () => {
+      const first = (await (await h.createOrder(token, undefined, { "Idempotency-Key": "k-1" })).json()) as Body;
+      const again = await h.createOrder(token, undefined, { "Idempotency-Key": "k-1" });
+      expect(again.status).toBe(201);
+      const second = (await again.json()) as Body;
+      expect(second.order.id).toBe(first.order.id);
+      expect(second.payment.package).toBe(first.payment.package);
+      expect(await h.calls("unifiedorder")).toHaveLength(1);
+      expect(await listIds()).toEqual([first.order.id]);
+    });
+
+    it("refuses the same key with a different body with 409, creating nothing", async () => {
+      await h.createOrder(token, [{ sku: "coffee", quantity: 1 }], { "Idempotency-Key": "k-2" });
+      const conflict = await h.createOrder(token, [{ sku: "coffee", quantity: 2 }], { "Idempotency-Key": "k-2" });
+      expect(conflict.status).toBe(409);
+      expect((await errorOf(conflict)).code).toBe("invalid_state");
+      expect(await listIds()).toHaveLength(1);
+      expect(await h.calls("unifiedorder")).toHaveLength(1);
+    });
+
+    it("is per user: another user's identical key makes another order", async () => {
+      const other = await h.login(`other-${crypto.randomUUID()}`);
+      const a = (await (await h.createOrder(token, undefined, { "Idempotency-Key": "shared" })).json()) as Body;
+      const b = (await (await h.createOrder(other.token, undefined, { "Idempotency-Key": "shared" })).json()) as Body;
+      expect(b.order.id).not.toBe(a.order.id);
+    });
+  });
+
+  describe("bad input gets 400 invalid_request and changes nothing", () => {
+    const bad: [string, unknown][] = [
+      ["no items", undefined],
+      ["an empty item list", []],
+      ["items that are not a list", { sku: "coffee", quantity: 1 }],
+      ["an unknown sku", [{ sku: "caviar", quantity: 1 }]],
+      ["a missing sku", [{ quantity: 1 }]],
+      ["a zero quantity", [{ sku: "coffee", quantity: 0 }]],
+      ["a negative quantity", [{ sku: "coffee", quantity: -1 }]],
+      ["a fractional quantity", [{ sku: "coffee", quantity: 1.5 }]],
+      ["a quantity as a string", [{ sku: "coffee", quantity: "2" }]],
+      ["a huge quantity", [{ sku: "coffee", quantity: 1e9 }]],
+      ["a repeated sku", [{ sku: "coffee", quantity: 1 }, { sku: "coffee", quantity: 1 }]],
+      ["too many items", Array.from({ length: 21 }, () => ({ sku: "coffee", quantity: 1 }))],
+      ["an item that is not an object", ["coffee"]],
+      ["a __proto__ sku", [{ sku: "__proto__", quantity: 1 }]],
+    ];
+    for (const [name, items] of bad) {
+      it(`refuses ${name}`, async () => {
+        const response = await h.call("/api/orders", { token, json: items === undefined ? {} : { items } });
+        expect(response.status).toBe(400);
+        expect((await errorOf(response)).code).toBe("invalid_request");
+        expect(await listIds()).toEqual([]);
+        expect(await h.calls("unifiedorder")).toEqual([]);
+      });
+    }
+
+    it("refuses malformed JSON, and an oversized body with 413", async () => {
+      const malformed = await h.call("/api/orders", { token, method: "POST", headers: { "Content-Type": "application/json" }, body: "{" });
+      expect(malformed.status).toBe(400);
+      const huge = await h.call("/api/orders", { token, json: { items: [{ sku: "coffee", quantity: 1, pad: "x".repeat(10_000) }] } });
+      expect(huge.status).toBe(413);
+      expect(await listIds()).toEqual([]);
+    });
+
+    it("refuses a malformed Idempotency-Key", async () => {
+      const response = await h.createOrder(token, undefined, { "Idempotency-Key": "x".repeat(256) });
+      expect(response.status).toBe(400);
+      expect(await listIds()).toEqual([]);
+    });
+
+    it("refuses a caller without a valid token with 401", async () => {
+      const response = await h.call("/api/orders", { json: { items: [{ sku: "coffee", quantity: 1 }] } });
+      expect(response.status).toBe(401);
+      expect(await h.calls("unifiedorder")).toEqual([]);
+    });
+  });
+});
