@@ -2,6 +2,8 @@
 // Idempotency-Key, and bad input that changes nothing.
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { orderObject } from "../../src/orders/order-store";
+import { SessionStore } from "../../src/sessions/session-store";
 import { verifySign } from "../../src/wechat/sign";
 import { parseBeijingTime } from "../../src/wechat/beijing-time";
 import { errorOf, startHarness, type Harness } from "../support/harness";
@@ -117,6 +119,20 @@ describe("creating an order", () => {
       return rest;
     };
     expect(business(second!.fields)).toEqual(business(first!.fields));
+  });
+
+  it("marks the order failed when WeChat refuses it for good (an openid of another mini-program)", async () => {
+    const foreign = await h.simControl<{ openid: string }>("/__sim/login-codes", { appid: "wx0000000000000001" });
+    const { token: foreignToken } = await new SessionStore(env.SESSIONS).create({ openid: foreign.openid, sessionKey: "AAAAAAAAAAAAAAAAAAAAAA==", ttlSeconds: 600 });
+    const response = await h.createOrder(foreignToken);
+    expect(response.status).toBe(502);
+    expect((await errorOf(response)).code).toBe("upstream_error");
+    const [id] = await listIds(foreignToken);
+    const stub = orderObject(env, id!);
+    expect((await stub.read())!.status).toBe("failed");
+    expect((await stub.history()).at(-1)).toMatchObject({ from: "pending", to: "failed", source: "api", note: "PARAM_ERROR" });
+    // and a failed order cannot be paid
+    expect((await h.call(`/api/orders/${id}/pay`, { method: "POST", token: foreignToken })).status).toBe(409);
   });
 
   it("answers 504 when WeChat does not answer in time, leaving a pending order", async () => {
