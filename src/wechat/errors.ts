@@ -1,7 +1,14 @@
 // The typed failures of WeChat calls. Messages are safe to log: they never carry a key, secret, sign, session_key or request URL.
 
 /** Which WeChat call failed; the known names are listed for readability, any other API name is allowed. */
-export type WeChatApi = "code2session" | "unifiedorder" | "orderquery" | "closeorder" | (string & {});
+export type WeChatApi =
+  | "code2session"
+  | "unifiedorder"
+  | "orderquery"
+  | "closeorder"
+  | "refund"
+  | "refundquery"
+  | (string & {});
 
 /** What went wrong, as data the caller can map to its own responses. */
 export type WeChatFailure =

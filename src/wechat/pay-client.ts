@@ -1,10 +1,10 @@
-// WeChat Pay API v2 merchant calls (unifiedorder, orderquery, closeorder): sign, send, verify, map. Never trusts an unsigned answer or puts the key or a sign into an error.
+// WeChat Pay API v2 merchant calls (unifiedorder, orderquery, closeorder, refund, refundquery): sign, send, verify, map. Never trusts an unsigned answer or puts the key or a sign into an error.
 import { parseBeijingTime } from "./beijing-time";
 import { WeChatError, upstreamText } from "./errors";
 import { checkTimeout, exchange, joinUrl, platformFetch } from "./http";
 import { randomNonce } from "./nonce";
 import { isSignType, sign, verifySign, type Fields, type SignType } from "./sign";
-import { XmlError, buildXml, parseXml } from "./xml";
+import { XmlError, buildXml, parseXml, type XmlLimits } from "./xml";
 
 /** Merchant identity and transport for v2 calls. */
 export interface PayClientConfig {
@@ -18,6 +18,12 @@ export interface PayClientConfig {
   /** Used for requests, sent as sign_type, and the only algorithm accepted on responses. */
   signType: SignType;
   fetch?: typeof fetch;
+  /**
+   * Used instead of `fetch` for `/secapi/…` paths (the refund), which need the merchant's API client certificate:
+   * in production the `fetch` of a Workers mTLS certificate binding. When absent, `fetch` is used for every path
+   * (local development and tests against the simulator). Configuration decides; a failure never switches fetches.
+   */
+  certifiedFetch?: typeof fetch;
   /** Per-call deadline, default 5000 ms. */
   timeoutMs?: number;
   /** nonce_str source, default 32 random [A-Za-z0-9]. */
@@ -50,13 +56,49 @@ export interface OrderQueryResult {
   fields: Fields;
 }
 
+/** A refund of (part of) a paid order. Amounts are integer fen; `outRefundNo` is idempotent at WeChat. */
+export interface RefundRequest {
+  outTradeNo: string;
+  /** [0-9A-Za-z_-|*@]{1,64}; retry a failed refund with the same number and amounts, never a new number. */
+  outRefundNo: string;
+  /** The order's full amount (not what is left to refund). */
+  totalFee: number;
+  refundFee: number;
+  /** At most 80 characters; shown to the payer. */
+  refundDesc?: string;
+  /** Where WeChat sends the refund notification; overrides the merchant platform setting. No query string. */
+  notifyUrl?: string;
+}
+
+/** The refund WeChat accepted. Accepted is not refunded: the outcome comes by refundQuery or the notification. */
+export interface RefundResult {
+  outRefundNo: string;
+  refundId: string;
+  refundFee: number;
+  fields: Fields;
+}
+
+/** One refund as refundquery reports it (the indexed `_$n` entry for the refund asked about). */
+export interface RefundQueryResult {
+  outRefundNo: string;
+  refundId?: string;
+  /** SUCCESS | REFUNDCLOSE | PROCESSING | CHANGE (退款异常); older documents name FAIL instead of REFUNDCLOSE. */
+  refundStatus: string;
+  refundFee?: number;
+  /** yyyy-MM-dd HH:mm:ss Beijing time, once SUCCESS. */
+  successTime?: string;
+  /** Every field of the answer, all refunds' entries included. */
+  fields: Fields;
+}
+
 /** The v2 calls this service makes. Every method throws WeChatError on failure. */
 export interface PayClient {
   /**
    * Low-level v2 call: adds appid, mch_id, nonce_str, sign_type, sign; POSTs XML (Content-Type text/xml); parses;
    * return_code FAIL → return_fail; SUCCESS responses must carry a valid sign (verified with the configured sign
    * type) and matching appid/mch_id → else bad_signature/malformed; result_code FAIL → business. Returns the
-   * verified response fields. Empty and undefined request fields are not sent.
+   * verified response fields. Empty and undefined request fields are not sent. A `secapi/…` path goes through
+   * `certifiedFetch` when one is configured.
    */
   call(api: string, path: string, fields: Readonly<Record<string, string | undefined>>): Promise<Fields>;
   /** POST /pay/unifiedorder with trade_type JSAPI; returns the prepay_id (valid 2 hours). */
@@ -65,7 +107,25 @@ export interface PayClient {
   orderQuery(q: { outTradeNo: string }): Promise<OrderQueryResult>;
   /** POST /pay/closeorder. ORDERPAID / ORDERCLOSED come back as business failures for the caller to judge. */
   closeOrder(q: { outTradeNo: string }): Promise<void>;
+  /**
+   * POST /secapi/pay/refund (through `certifiedFetch` when configured). Throws RangeError before sending for amounts
+   * that are not positive integers, a refund above the total or a malformed outRefundNo. SYSTEMERROR and
+   * BIZERR_NEED_RETRY are retryable (same outRefundNo and amounts); NOTENOUGH, ERROR, INVALID_REQUEST,
+   * INVALID_REQ_TOO_MUCH (wait a minute), REFUND_FEE_MISMATCH, ORDERNOTEXIST… are business failures.
+   */
+  refund(req: RefundRequest): Promise<RefundResult>;
+  /** POST /pay/refundquery by out_refund_no; picks the `_$n` entry for that refund. Unknown → business REFUNDNOTEXIST. */
+  refundQuery(q: { outRefundNo: string }): Promise<RefundQueryResult>;
 }
+
+/** WeChat's out_refund_no alphabet and length (String(64)). */
+const OUT_REFUND_NO = /^[0-9A-Za-z_\-|*@]{1,64}$/;
+
+/**
+ * refundquery lists refunds as indexed fields (about a dozen per refund, and an order may have 50 refunds), far
+ * more than any other answer: it gets its own bounds instead of raising everyone's.
+ */
+const REFUND_QUERY_LIMITS: Partial<XmlLimits> = { maxFields: 1000, maxBytes: 256 * 1024 };
 
 /** Creates a v2 client. Throws TypeError/RangeError at once for an unusable configuration (without echoing values). */
 export function createPayClient(config: PayClientConfig): PayClient {
@@ -77,19 +137,31 @@ export function createPayClient(config: PayClientConfig): PayClient {
   if (!isSignType(config.signType)) throw new TypeError("PayClientConfig.signType must be MD5 or HMAC-SHA256");
   const timeoutMs = checkTimeout(config.timeoutMs);
   const fetchFn = config.fetch ?? platformFetch;
+  const certifiedFetchFn = config.certifiedFetch ?? fetchFn;
   const nonce = config.nonce ?? (() => randomNonce());
   const { appid, mchId, key, signType } = config;
 
-  async function call(api: string, path: string, fields: Readonly<Record<string, string | undefined>>): Promise<Fields> {
+  function call(api: string, path: string, fields: Readonly<Record<string, string | undefined>>): Promise<Fields> {
+    return request(api, path, fields, undefined);
+  }
+
+  async function request(
+    api: string,
+    path: string,
+    fields: Readonly<Record<string, string | undefined>>,
+    limits: Partial<XmlLimits> | undefined,
+  ): Promise<Fields> {
     // Ours last: a caller cannot send the order under another appid or merchant by accident.
     const request = { ...fields, appid, mch_id: mchId, nonce_str: nonce(), sign_type: signType };
     const body = buildXml({ ...nonEmptyOnly(request), sign: await sign(request, key, signType) });
     const init: RequestInit = { method: "POST", headers: { "Content-Type": "text/xml" }, body };
-    const text = await exchange(api, fetchFn, joinUrl(config.apiBase, path), init, timeoutMs);
+    // Only /secapi/ paths present the client certificate: it is never offered to calls that do not need it.
+    const transport = /^\/*secapi\//.test(path) ? certifiedFetchFn : fetchFn;
+    const text = await exchange(api, transport, joinUrl(config.apiBase, path), init, timeoutMs);
 
     let response: Fields;
     try {
-      response = parseXml(text);
+      response = parseXml(text, limits === undefined ? undefined : { limits });
     } catch (error) {
       if (error instanceof XmlError) throw new WeChatError(api, { kind: "malformed" });
       throw error;
@@ -166,6 +238,63 @@ export function createPayClient(config: PayClientConfig): PayClient {
 
     async closeOrder(q) {
       await call("closeorder", "/pay/closeorder", { out_trade_no: q.outTradeNo });
+    },
+
+    async refund(req) {
+      for (const [name, fee] of [["totalFee", req.totalFee], ["refundFee", req.refundFee]] as const) {
+        if (!Number.isSafeInteger(fee) || fee <= 0) throw new RangeError(`${name} must be a positive integer number of fen`);
+      }
+      if (req.refundFee > req.totalFee) throw new RangeError("refundFee must not exceed totalFee");
+      if (!OUT_REFUND_NO.test(req.outRefundNo)) throw new RangeError("outRefundNo must be 1-64 of [0-9A-Za-z_-|*@]");
+      const fields = await call("refund", "/secapi/pay/refund", {
+        out_trade_no: req.outTradeNo,
+        out_refund_no: req.outRefundNo,
+        total_fee: String(req.totalFee),
+        refund_fee: String(req.refundFee),
+        refund_desc: req.refundDesc,
+        notify_url: req.notifyUrl,
+      });
+      // An answer about another refund or amount is as useless as a forged one.
+      const refundId = present(fields.refund_id);
+      if (
+        refundId === undefined ||
+        fields.out_refund_no !== req.outRefundNo ||
+        fields.out_trade_no !== req.outTradeNo ||
+        fields.refund_fee !== String(req.refundFee)
+      ) {
+        throw new WeChatError("refund", { kind: "malformed" });
+      }
+      return { outRefundNo: req.outRefundNo, refundId, refundFee: req.refundFee, fields };
+    },
+
+    async refundQuery(q) {
+      const fields = await request("refundquery", "/pay/refundquery", { out_refund_no: q.outRefundNo }, REFUND_QUERY_LIMITS);
+      const count = fields.refund_count;
+      if (count === undefined || !/^\d{1,4}$/.test(count)) throw new WeChatError("refundquery", { kind: "malformed" });
+      // Whether WeChat lists only the refund asked about or all of the order's, the entry is found by its number.
+      let index: number | undefined;
+      for (let n = 0; n < Number(count); n++) {
+        if (fields[`out_refund_no_${n}`] === q.outRefundNo) {
+          index = n;
+          break;
+        }
+      }
+      const refundStatus = index === undefined ? undefined : present(fields[`refund_status_${index}`]);
+      if (index === undefined || refundStatus === undefined) throw new WeChatError("refundquery", { kind: "malformed" });
+      let refundFee: number | undefined;
+      const fee = present(fields[`refund_fee_${index}`]);
+      if (fee !== undefined) {
+        if (!/^\d{1,15}$/.test(fee)) throw new WeChatError("refundquery", { kind: "malformed" });
+        refundFee = Number(fee);
+      }
+      return withoutUndefined({
+        outRefundNo: q.outRefundNo,
+        refundId: present(fields[`refund_id_${index}`]),
+        refundStatus,
+        refundFee,
+        successTime: present(fields[`refund_success_time_${index}`]),
+        fields,
+      });
     },
   };
 }

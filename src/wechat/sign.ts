@@ -71,7 +71,8 @@ export async function verifySign(fields: LooseFields, key: string, accepted: rea
   return constantTimeEqual(encoder.encode(expected), encoder.encode(received));
 }
 
-function md5Hex(bytes: Uint8Array): string {
+/** Lower-case hex MD5 of `bytes` (also the AES key derivation of refund notifications, see refund-notification.ts). */
+export function md5Hex(bytes: Uint8Array): string {
   // spark-md5 hashes an ArrayBuffer; copy the exact byte range so a view onto a larger buffer is never hashed whole.
   const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   return SparkMD5.ArrayBuffer.hash(buffer);
