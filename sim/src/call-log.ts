@@ -1,7 +1,7 @@
 // A record of every call to the simulated WeChat APIs, so tests can assert what the client sent.
 import { isoTime } from "./clock";
 
-export type ApiName = "code2session" | "unifiedorder" | "orderquery" | "closeorder";
+export type ApiName = "code2session" | "unifiedorder" | "orderquery" | "closeorder" | "refund" | "refundquery";
 
 export interface CallRecord {
   api: ApiName;

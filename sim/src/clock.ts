@@ -58,6 +58,12 @@ export function parseBeijingTime(text: string): number | null {
   return formatBeijingTime(ms) === text ? ms : null;
 }
 
+/** `yyyy-MM-dd HH:mm:ss` in Beijing time, as refunds report success_time. */
+export function formatBeijingDateTime(ms: number): string {
+  const t = formatBeijingTime(ms);
+  return `${t.slice(0, 4)}-${t.slice(4, 6)}-${t.slice(6, 8)} ${t.slice(8, 10)}:${t.slice(10, 12)}:${t.slice(12, 14)}`;
+}
+
 /** The `yyyyMMdd` Beijing date, used inside transaction ids. */
 export function beijingDate(ms: number): string {
   return formatBeijingTime(ms).slice(0, 8);

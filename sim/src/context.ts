@@ -1,9 +1,10 @@
-// What every route module of the simulator shares: configuration, time, state, the call log,
-// the fault queue and the notifier. Built once per simulator by simulator.ts.
+// What every route module of the simulator shares: configuration, settings, time, state, the call
+// log, the fault queue and the notifier. Built once per simulator by simulator.ts.
 import type { CallLog } from "./call-log";
 import type { SimTime } from "./clock";
 import type { FaultApi, FaultQueue } from "./faults";
 import type { Notifier } from "./notifier";
+import type { SimSettings } from "./settings";
 import type { SimState } from "./state";
 
 export interface SimConfig {
@@ -17,6 +18,8 @@ export interface SimConfig {
 
 export interface SimContext {
   config: SimConfig;
+  /** The knobs of POST /__sim/settings (refund spacing and completion delay). */
+  settings: SimSettings;
   time: SimTime;
   state: SimState;
   calls: CallLog;

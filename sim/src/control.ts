@@ -1,17 +1,22 @@
 // The JSON control API under /__sim: minting login codes, paying orders (which sends the
-// notification), inspecting orders and calls, injecting faults, moving the clock, resetting.
+// notification), finishing refunds (which sends theirs), inspecting orders, refunds and calls,
+// injecting faults, settings, moving the clock, resetting.
 import { Hono, type Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { callToJson } from "./call-log";
 import { formatBeijingTime, isoTime } from "./clock";
 import type { SimContext } from "./context";
+import { runDueWork } from "./due-work";
 import { parseFaultSpec } from "./faults";
 import { newTransactionId } from "./ids";
 import { mintLoginCode } from "./login";
 import { buildNotification } from "./notifier";
 import { PREPAY_ID_TTL_MS, isExpired } from "./order-rules";
+import { finishRefund, type FinalRefundStatus } from "./refund-completion";
+import { FINAL_REFUND_STATUSES, refundedFee } from "./refund-rules";
+import { DEFAULT_SETTINGS, parseSettingsPatch } from "./settings";
 import { isSignType } from "./sign";
-import { clearState, type OrderRecord } from "./state";
+import { clearState, refundsOf, type NotificationAttempt, type OrderRecord, type RefundRecord } from "./state";
 
 /** Most duplicate copies one pay call may ask for. */
 const MAX_DUPLICATES = 10;
@@ -32,7 +37,31 @@ async function readBody(c: Context): Promise<Record<string, unknown> | null> {
   }
 }
 
-function orderToJson(order: OrderRecord) {
+const attemptsToJson = (attempts: NotificationAttempt[]) => attempts.map((n) => ({ ...n, at: isoTime(n.at) }));
+const isoOrNull = (ms: number | null | undefined) => (ms == null ? null : isoTime(ms));
+
+function refundToJson(refund: RefundRecord) {
+  return {
+    outRefundNo: refund.outRefundNo,
+    refundId: refund.refundId,
+    outTradeNo: refund.outTradeNo,
+    transactionId: refund.transactionId,
+    totalFee: refund.totalFee,
+    refundFee: refund.refundFee,
+    status: refund.status,
+    refundAccount: refund.refundAccount,
+    refundDesc: refund.refundDesc,
+    notifyUrl: refund.notifyUrl,
+    createdAt: isoTime(refund.createdAt),
+    completeAt: isoOrNull(refund.completeAt),
+    finishedAt: isoOrNull(refund.finishedAt),
+    successTime: refund.successTime,
+    nextNotificationAt: isoOrNull(refund.notification?.nextAttemptAt),
+    notifications: attemptsToJson(refund.notifications),
+  };
+}
+
+function orderToJson(order: OrderRecord, refunds: RefundRecord[]) {
   return {
     outTradeNo: order.outTradeNo,
     tradeState: order.tradeState,
@@ -45,7 +74,9 @@ function orderToJson(order: OrderRecord) {
     expiresAt: order.expiresAt === null ? null : isoTime(order.expiresAt),
     nextNotificationAt:
       order.notification?.nextAttemptAt == null ? null : isoTime(order.notification.nextAttemptAt),
-    notifications: order.notifications.map((n) => ({ ...n, at: isoTime(n.at) })),
+    notifications: attemptsToJson(order.notifications),
+    refundedFee: refundedFee(refunds),
+    refunds: refunds.map(refundToJson),
   };
 }
 
@@ -70,7 +101,7 @@ export function controlRoutes(ctx: SimContext): Hono {
   app.get("/__sim/orders/:outTradeNo", (c) => {
     const order = ctx.state.orders.get(c.req.param("outTradeNo"));
     if (!order) return controlError(c, 404, "ORDER_NOT_FOUND", "no such out_trade_no");
-    return c.json(orderToJson(order));
+    return c.json(orderToJson(order, refundsOf(ctx.state, order.outTradeNo)));
   });
 
   app.post("/__sim/orders/:outTradeNo/pay", async (c) => {
@@ -113,7 +144,7 @@ export function controlRoutes(ctx: SimContext): Hono {
 
     if (!deliver) return c.json({ transactionId, delivered: false });
     const xml = await buildNotification(ctx.config, order, signType ?? order.signType);
-    const delivered = await ctx.notifier.start(order, xml, duplicates);
+    const delivered = await ctx.notifier.start(order, { kind: "notify", url: order.notifyUrl, body: xml, duplicates });
     return c.json({ transactionId, delivered });
   });
 
@@ -124,7 +155,46 @@ export function controlRoutes(ctx: SimContext): Hono {
       return controlError(c, 409, "ORDER_NOT_PAID", `the order is ${order.tradeState}`);
     }
     order.tradeState = "REFUND";
-    return c.json(orderToJson(order));
+    return c.json(orderToJson(order, refundsOf(ctx.state, order.outTradeNo)));
+  });
+
+  app.get("/__sim/refunds/:outRefundNo", (c) => {
+    const refund = ctx.state.refunds.get(c.req.param("outRefundNo"));
+    if (!refund) return controlError(c, 404, "REFUND_NOT_FOUND", "no such out_refund_no");
+    return c.json(refundToJson(refund));
+  });
+
+  app.post("/__sim/refunds/:outRefundNo/complete", async (c) => {
+    const body = await readBody(c);
+    if (!body) return badBody(c);
+    const { status = "SUCCESS", deliver = true, duplicates = 0 } = body;
+    if (typeof status !== "string" || !FINAL_REFUND_STATUSES.includes(status as FinalRefundStatus)) {
+      return controlError(c, 400, "BAD_REQUEST", `status must be one of ${FINAL_REFUND_STATUSES.join(", ")}`);
+    }
+    if (typeof deliver !== "boolean") return controlError(c, 400, "BAD_REQUEST", "deliver must be a boolean");
+    if (typeof duplicates !== "number" || !Number.isInteger(duplicates) || duplicates < 0 || duplicates > MAX_DUPLICATES) {
+      return controlError(c, 400, "BAD_REQUEST", `duplicates must be an integer from 0 to ${MAX_DUPLICATES}`);
+    }
+    const refund = ctx.state.refunds.get(c.req.param("outRefundNo"));
+    if (!refund) return controlError(c, 404, "REFUND_NOT_FOUND", "no such out_refund_no");
+    if (refund.status !== "PROCESSING") return controlError(c, 409, "REFUND_NOT_PROCESSING", `the refund is ${refund.status}`);
+    const delivered = await finishRefund(ctx, refund, {
+      status: status as FinalRefundStatus,
+      deliver,
+      duplicates,
+      at: ctx.time.now(),
+    });
+    return c.json({ ...refundToJson(refund), delivered });
+  });
+
+  app.get("/__sim/settings", (c) => c.json(ctx.settings));
+  app.post("/__sim/settings", async (c) => {
+    const body = await readBody(c);
+    if (!body) return badBody(c);
+    const parsed = parseSettingsPatch(body);
+    if (!parsed.ok) return controlError(c, 400, "BAD_REQUEST", parsed.message);
+    Object.assign(ctx.settings, parsed.patch);
+    return c.json(ctx.settings);
   });
 
   app.get("/__sim/calls", (c) => c.json({ calls: ctx.calls.list(c.req.query("api")).map(callToJson) }));
@@ -156,7 +226,7 @@ export function controlRoutes(ctx: SimContext): Hono {
       return controlError(c, 400, "BAD_REQUEST", "seconds must be a non-negative number");
     }
     ctx.time.advance(seconds * 1000);
-    await ctx.notifier.runDue();
+    await runDueWork(ctx);
     return c.json({ now: isoTime(ctx.time.now()) });
   });
 
@@ -165,6 +235,7 @@ export function controlRoutes(ctx: SimContext): Hono {
     ctx.calls.clear();
     ctx.faults.clear();
     ctx.time.reset();
+    Object.assign(ctx.settings, DEFAULT_SETTINGS);
     return c.json({ reset: true });
   });
 

@@ -1,27 +1,40 @@
 // Injected faults: a queue per API, consumed one per matching call in the order they were added.
 // Validation of a fault request lives here too, so only meaningful (api, kind) pairs are queued.
 
-export const FAULT_APIS = ["code2session", "unifiedorder", "orderquery", "closeorder", "notify"] as const;
+export const FAULT_APIS = [
+  "code2session",
+  "unifiedorder",
+  "orderquery",
+  "closeorder",
+  "refund",
+  "refundquery",
+  "notify",
+  "refund_notify",
+] as const;
 export type FaultApi = (typeof FAULT_APIS)[number];
 
-export const FAULT_KINDS = ["SYSTEMERROR", "http_500", "delay", "busy", "rate_limit", "drop"] as const;
+export const FAULT_KINDS = ["SYSTEMERROR", "BIZERR_NEED_RETRY", "http_500", "delay", "busy", "rate_limit", "drop"] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /**
  * Which kinds make sense for which API:
  * - SYSTEMERROR: a signed `result_code=FAIL, err_code=SYSTEMERROR`; pay APIs only.
+ * - BIZERR_NEED_RETRY: the same with `err_code=BIZERR_NEED_RETRY`; refund only (the one API documenting it).
  * - busy / rate_limit: code2session errcode -1 / 45011.
  * - http_500: HTTP 500 with a text body (not for notify: the merchant is the server there).
  * - delay: wait delayMs of real time, then behave normally (for notify: before the POST).
  * - drop: for an API, the call takes effect but its response is lost (the simulator's fetch
- *   rejects); for notify, that delivery attempt is never made and counts as failed.
+ *   rejects); for notify / refund_notify, that delivery attempt is never made and counts as failed.
  */
 const APPLICABLE: Record<FaultApi, readonly FaultKind[]> = {
   code2session: ["busy", "rate_limit", "http_500", "delay", "drop"],
   unifiedorder: ["SYSTEMERROR", "http_500", "delay", "drop"],
   orderquery: ["SYSTEMERROR", "http_500", "delay", "drop"],
   closeorder: ["SYSTEMERROR", "http_500", "delay", "drop"],
+  refund: ["SYSTEMERROR", "BIZERR_NEED_RETRY", "http_500", "delay", "drop"],
+  refundquery: ["SYSTEMERROR", "http_500", "delay", "drop"],
   notify: ["delay", "drop"],
+  refund_notify: ["delay", "drop"],
 };
 
 export interface Fault {

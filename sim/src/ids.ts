@@ -64,6 +64,14 @@ export function newPrepayId(nowMs: number): string {
   return `wx${formatBeijingTime(nowMs)}${randomString(20, HEX)}`;
 }
 
+/**
+ * 29 digits: `50300` + 5 digits + Beijing yyyyMMdd + 11 digits, like 50300103182020010413419046597 (the shape of
+ * the refund ids in real refund notifications).
+ */
+export function newRefundId(nowMs: number): string {
+  return `50300${randomString(5, DIGITS)}${beijingDate(nowMs)}${randomString(11, DIGITS)}`;
+}
+
 /** 28 digits: `42000` + 5 digits + Beijing yyyyMMdd + 10 digits, like 4200000483202001042069747825. */
 export function newTransactionId(nowMs: number): string {
   return `42000${randomString(5, DIGITS)}${beijingDate(nowMs)}${randomString(10, DIGITS)}`;

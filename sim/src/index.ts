@@ -1,5 +1,6 @@
 // The simulator as a Worker for local development (`npx wrangler dev -c sim/wrangler.toml`): one
-// Durable Object holds one simulator in memory and uses its alarm to run notification retries.
+// Durable Object holds one simulator in memory and uses its alarm to run due work (notification
+// retries, refund completions).
 // Nothing is persisted; a restart forgets all state, which is what a dev simulator should do.
 import { DurableObject } from "cloudflare:workers";
 import type { SimClock } from "./clock";
@@ -85,7 +86,7 @@ export class SimulatorObject extends DurableObject<SimulatorEnv> {
       if (error instanceof SimulatedDropError) return new Response(null, { status: 204, headers: { [DROPPED_HEADER]: "1" } });
       throw error;
     } finally {
-      // A payment or a clock advance may have scheduled, run or cancelled retries.
+      // A payment, a refund or a clock advance may have scheduled, run or cancelled due work.
       await this.#scheduleAlarm();
     }
   }
@@ -95,7 +96,7 @@ export class SimulatorObject extends DurableObject<SimulatorEnv> {
     await this.#scheduleAlarm();
   }
 
-  /** Points the alarm at the next due retry, converting the sim-time gap to real time. */
+  /** Points the alarm at the next due work, converting the sim-time gap to real time. */
   async #scheduleAlarm(): Promise<void> {
     const next = this.#simulator.nextDueAt();
     if (next === null) {

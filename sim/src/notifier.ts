@@ -1,5 +1,6 @@
-// Payment notifications: building the signed XML, POSTing it to notify_url, judging the reply
-// (only `return_code=SUCCESS` with HTTP 200 acknowledges), and the 15-step retry schedule.
+// Notifications: building the signed payment XML, POSTing any notification (payment or refund) to
+// its URL, judging the reply (only `return_code=SUCCESS` with HTTP 200 acknowledges), and the
+// 15-step retry schedule, which payment and refund notifications share.
 import type { SimConfig } from "./context";
 import type { SimTime } from "./clock";
 import type { FaultQueue } from "./faults";
@@ -7,7 +8,7 @@ import { sleep } from "./faults";
 import { newNonce } from "./ids";
 import { orderFields } from "./order-rules";
 import { signV2, type SignType } from "./sign";
-import type { NotificationAttempt, NotificationJob, OrderRecord, SimState } from "./state";
+import type { Notifiable, NotificationAttempt, NotificationJob, NotificationKind, OrderRecord, SimState } from "./state";
 import { buildWeChatXml, parseWeChatXml, type XmlFields } from "./xml";
 
 /** Seconds between attempts: 15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/3h/3h/3h/6h/6h (24h4m). */
@@ -42,6 +43,17 @@ export async function buildNotification(config: SimConfig, order: OrderRecord, s
 
 type DeliveryResult = Pick<NotificationAttempt, "acknowledged" | "status" | "error">;
 
+/** What to send for one notification job. */
+export interface NotificationStart {
+  kind: NotificationKind;
+  url: string;
+  body: string;
+  /** Near-simultaneous extra copies of the first attempt. */
+  duplicates: number;
+  /** Sim time the first attempt is due (retries are measured from it); default now. */
+  at?: number;
+}
+
 class DeliveryTimeout extends Error {}
 
 export class Notifier {
@@ -52,21 +64,23 @@ export class Notifier {
   }
 
   /**
-   * Starts notifying a just-paid order: runs the first attempt (plus `duplicates` near-simultaneous
-   * copies) now and schedules retries. Resolves to whether the first attempt was acknowledged.
+   * Starts notifying (a just-paid order, a just-finished refund): runs the first attempt (plus
+   * `duplicates` near-simultaneous copies) and schedules retries. Resolves to whether the first
+   * attempt was acknowledged.
    */
-  async start(order: OrderRecord, body: string, duplicates: number): Promise<boolean> {
+  async start(target: Notifiable, start: NotificationStart): Promise<boolean> {
     const job: NotificationJob = {
-      url: order.notifyUrl,
-      body,
+      kind: start.kind,
+      url: start.url,
+      body: start.body,
       attemptsMade: 0,
       nextAttemptAt: null,
       acknowledged: false,
       givenUp: false,
       inFlight: false,
     };
-    order.notification = job;
-    await this.#attempt(order, job, this.#options.time.now(), duplicates);
+    target.notification = job;
+    await this.#attempt(target, job, start.at ?? this.#options.time.now(), start.duplicates);
     return job.acknowledged;
   }
 
@@ -74,33 +88,39 @@ export class Notifier {
   async runDue(): Promise<void> {
     for (;;) {
       const now = this.#options.time.now();
-      const due = [...this.#options.state.orders.values()].flatMap((order) => {
-        const job = order.notification;
+      const due = this.#targets().flatMap((target) => {
+        const job = target.notification;
         return job && !job.inFlight && job.nextAttemptAt !== null && job.nextAttemptAt <= now
-          ? [{ order, job, at: job.nextAttemptAt }]
+          ? [{ target, job, at: job.nextAttemptAt }]
           : [];
       });
       if (due.length === 0) return;
-      await Promise.all(due.map(({ order, job, at }) => this.#attempt(order, job, at, 0)));
+      await Promise.all(due.map(({ target, job, at }) => this.#attempt(target, job, at, 0)));
     }
   }
 
   nextDueAt(): number | null {
     let next: number | null = null;
-    for (const order of this.#options.state.orders.values()) {
-      const at = order.notification?.nextAttemptAt ?? null;
+    for (const target of this.#targets()) {
+      const at = target.notification?.nextAttemptAt ?? null;
       if (at !== null && (next === null || at < next)) next = at;
     }
     return next;
   }
 
+  /** Every record that may have a notification job: orders (payment) and refunds. */
+  #targets(): Notifiable[] {
+    const { orders, refunds } = this.#options.state;
+    return [...orders.values(), ...refunds.values()];
+  }
+
   /** One attempt, due at sim time `at`; the next retry is scheduled from `at`, not from the clock. */
-  async #attempt(order: OrderRecord, job: NotificationJob, at: number, duplicates: number): Promise<void> {
+  async #attempt(target: Notifiable, job: NotificationJob, at: number, duplicates: number): Promise<void> {
     job.inFlight = true;
     job.nextAttemptAt = null;
     const attempt = job.attemptsMade + 1;
     const results = await Promise.all(Array.from({ length: 1 + duplicates }, () => this.#deliverOnce(job)));
-    results.forEach((result, copy) => order.notifications.push({ at, attempt, copy, ...result }));
+    results.forEach((result, copy) => target.notifications.push({ at, attempt, copy, ...result }));
     job.attemptsMade = attempt;
     job.inFlight = false;
     // Any copy acknowledged stops the retries, as when one of several WeChat senders gets through.
@@ -114,7 +134,7 @@ export class Notifier {
   }
 
   async #deliverOnce(job: NotificationJob): Promise<DeliveryResult> {
-    const fault = this.#options.faults.take("notify");
+    const fault = this.#options.faults.take(job.kind);
     if (fault?.kind === "drop") return { acknowledged: false, status: null, error: "dropped (injected fault)" };
     if (fault?.kind === "delay") await sleep(fault.delayMs);
 

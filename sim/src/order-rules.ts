@@ -28,7 +28,8 @@ const MAX_TOTAL_FEE = 2_147_483_647;
 
 const paramError = (errCodeDes: string): BusinessError => ({ errCode: "PARAM_ERROR", errCodeDes });
 
-function checkNotifyUrl(value: string): BusinessError | null {
+/** notify_url rules shared by unifiedorder and refund: ≤256 chars, no query string, absolute http(s). */
+export function checkNotifyUrl(value: string): BusinessError | null {
   if (value.length > 256) return paramError("notify_url参数长度有误");
   if (value.includes("?")) return paramError("notify_url参数格式错误，不能携带参数");
   let url: URL;

@@ -1,5 +1,6 @@
 // The WeChat Pay v2 endpoints /pay/unifiedorder, /pay/orderquery and /pay/closeorder: faults, the
-// shared envelope, the order state changes, and the call log entry for each call.
+// shared envelope, the order state changes, and the call log entry for each call. handlePayCall is
+// shared with the refund endpoints (refund.ts).
 import { Hono } from "hono";
 import type { ApiName } from "./call-log";
 import { parseBeijingTime } from "./clock";
@@ -31,8 +32,8 @@ import type { SignType } from "./sign";
 import type { OrderRecord } from "./state";
 import { parseWeChatXml, type XmlFields } from "./xml";
 
-type PayApi = Extract<ApiName, "unifiedorder" | "orderquery" | "closeorder">;
-type BusinessHandler = (ctx: SimContext, fields: XmlFields, signType: SignType) => PayOutcome;
+export type PayApi = Extract<ApiName, "unifiedorder" | "orderquery" | "closeorder" | "refund" | "refundquery">;
+export type BusinessHandler = (ctx: SimContext, fields: XmlFields, signType: SignType) => PayOutcome;
 
 const fail = (signType: SignType, error: BusinessError) => resultFail(signType, error.errCode, error.errCodeDes);
 
@@ -113,7 +114,8 @@ function looseFields(body: ArrayBuffer): XmlFields {
   return parsed.ok ? parsed.fields : {};
 }
 
-async function handlePayCall(ctx: SimContext, api: PayApi, request: Request, handler: BusinessHandler) {
+/** One v2 call: its fault, the envelope, the appid check, the business handler, the call log entry. */
+export async function handlePayCall(ctx: SimContext, api: PayApi, request: Request, handler: BusinessHandler) {
   const fault = ctx.faults.take(api);
   const body = await request.arrayBuffer();
   const log = (fields: XmlFields, outcome: string) =>
@@ -130,6 +132,9 @@ async function handlePayCall(ctx: SimContext, api: PayApi, request: Request, han
   if (!read.ok) outcome = read.outcome;
   // SYSTEMERROR answers an authenticated request and changes nothing.
   else if (fault?.kind === "SYSTEMERROR") outcome = resultFail(read.signType, "SYSTEMERROR", "系统错误");
+  else if (fault?.kind === "BIZERR_NEED_RETRY") {
+    outcome = resultFail(read.signType, "BIZERR_NEED_RETRY", "退款业务流程错误，需要商户触发重试来解决");
+  }
   else if (read.fields.appid !== ctx.config.appid) {
     outcome = resultFail(read.signType, "APPID_MCHID_NOT_MATCH", "appid和mch_id不匹配");
   } else outcome = handler(ctx, read.fields, read.signType);

@@ -1,4 +1,4 @@
-// The WeChat simulator core: one in-memory instance serving the login and v2 pay APIs (as on
+// The WeChat simulator core: one in-memory instance serving the login, v2 pay and refund APIs (as on
 // api.weixin.qq.com and api.mch.weixin.qq.com) plus the /__sim control API. It shares no code with
 // the service it tests. Time and notification delivery are injected so tests can drive them.
 import { Hono } from "hono";
@@ -6,10 +6,13 @@ import { CallLog } from "./call-log";
 import { SimTime, systemClock, type SimClock } from "./clock";
 import type { SimContext } from "./context";
 import { controlRoutes } from "./control";
+import { nextDueAt, runDueWork } from "./due-work";
 import { FaultQueue, SimulatedDropError } from "./faults";
 import { loginRoutes } from "./login";
 import { Notifier } from "./notifier";
 import { payRoutes } from "./pay";
+import { refundRoutes } from "./refund";
+import { defaultSettings } from "./settings";
 import { createState } from "./state";
 
 export type { SimClock } from "./clock";
@@ -32,9 +35,12 @@ export interface SimulatorOptions {
 export interface Simulator {
   /** Serves the WeChat APIs and the /__sim control API. Rejects with SimulatedDropError under a `drop` fault. */
   fetch(request: Request): Promise<Response>;
-  /** Runs every notification attempt that is due at the current clock time; resolves when they finished. */
+  /**
+   * Runs everything due at the current clock time (notification attempts and retries, scheduled
+   * refund completions and the notifications they send); resolves when they finished.
+   */
   runDue(): Promise<void>;
-  /** sim-time ms of the next due notification attempt, or null. */
+  /** sim-time ms of the next due notification attempt or refund completion, or null. */
   nextDueAt(): number | null;
   /** The current sim time in ms (the clock plus what /__sim/clock/advance added). */
   now(): number;
@@ -58,6 +64,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
   });
   const ctx: SimContext = {
     config,
+    settings: defaultSettings(),
     time,
     state,
     calls: new CallLog(),
@@ -69,6 +76,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
   const app = new Hono();
   app.route("/", loginRoutes(ctx));
   app.route("/", payRoutes(ctx));
+  app.route("/", refundRoutes(ctx));
   app.route("/", controlRoutes(ctx));
   app.notFound((c) => c.json({ error: "NOT_FOUND", message: `${c.req.method} ${c.req.path} is not simulated` }, 404));
 
@@ -79,8 +87,8 @@ export function createSimulator(options: SimulatorOptions): Simulator {
       if (dropped) throw new SimulatedDropError(dropped);
       return response;
     },
-    runDue: () => notifier.runDue(),
-    nextDueAt: () => notifier.nextDueAt(),
+    runDue: () => runDueWork(ctx),
+    nextDueAt: () => nextDueAt(ctx),
     now: () => time.now(),
   };
 }

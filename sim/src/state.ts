@@ -1,5 +1,5 @@
-// The simulator's in-memory records (login codes, issued openids, orders and their notification
-// jobs). Shapes only: the modules that own each record change it.
+// The simulator's in-memory records (login codes, issued openids, orders, refunds and their
+// notification jobs). Shapes only: the modules that own each record change it.
 import type { SignType } from "./sign";
 
 export type TradeState = "NOTPAY" | "SUCCESS" | "CLOSED" | "REFUND";
@@ -13,7 +13,10 @@ export interface LoginCodeRecord {
   consumed: boolean;
 }
 
-/** One POST of a payment notification (or one near-simultaneous copy of it). */
+/** Which notifications a job sends, and so which fault queue (`notify` / `refund_notify`) its POSTs consult. */
+export type NotificationKind = "notify" | "refund_notify";
+
+/** One POST of a payment or refund notification (or one near-simultaneous copy of it). */
 export interface NotificationAttempt {
   /** Sim time the attempt was due. */
   at: number;
@@ -28,8 +31,9 @@ export interface NotificationAttempt {
   error: string | null;
 }
 
-/** Delivery state of an order's payment notification. The body is fixed at payment time. */
+/** Delivery state of a payment or refund notification. The body is fixed when the job starts. */
 export interface NotificationJob {
+  kind: NotificationKind;
   url: string;
   body: string;
   attemptsMade: number;
@@ -65,6 +69,38 @@ export interface OrderRecord {
   notifications: NotificationAttempt[];
 }
 
+/** Anything that sends one notification with retries: a paid order, a finished refund. */
+export interface Notifiable {
+  notification: NotificationJob | null;
+  notifications: NotificationAttempt[];
+}
+
+/** PROCESSING until it finishes as SUCCESS, REFUNDCLOSE (退款关闭) or CHANGE (退款异常). */
+export type RefundStatus = "PROCESSING" | "SUCCESS" | "REFUNDCLOSE" | "CHANGE";
+
+export interface RefundRecord extends Notifiable {
+  outRefundNo: string;
+  refundId: string;
+  outTradeNo: string;
+  transactionId: string;
+  /** The order's amount, as the refund request repeated it. */
+  totalFee: number;
+  refundFee: number;
+  refundDesc: string | null;
+  /** REFUND_SOURCE_UNSETTLED_FUNDS (the default) or REFUND_SOURCE_RECHARGE_FUNDS. */
+  refundAccount: string;
+  /** From the refund request; null means no refund notification is ever sent. */
+  notifyUrl: string | null;
+  status: RefundStatus;
+  createdAt: number;
+  /** Sim time the refund finishes by itself (as SUCCESS); null once final or when only the control API finishes it. */
+  completeAt: number | null;
+  /** Sim time it became final, or null. */
+  finishedAt: number | null;
+  /** `yyyy-MM-dd HH:mm:ss` Beijing time, for SUCCESS only. */
+  successTime: string | null;
+}
+
 export interface SimState {
   codes: Map<string, LoginCodeRecord>;
   /** openid → the appid it was issued under (unifiedorder checks ownership). */
@@ -72,10 +108,21 @@ export interface SimState {
   orders: Map<string, OrderRecord>;
   /** transaction_id → out_trade_no. */
   transactions: Map<string, string>;
+  /** out_refund_no → refund, in creation order (the order of an order's refunds in refundquery). */
+  refunds: Map<string, RefundRecord>;
+  /** refund_id → out_refund_no. */
+  refundIds: Map<string, string>;
 }
 
 export function createState(): SimState {
-  return { codes: new Map(), openids: new Map(), orders: new Map(), transactions: new Map() };
+  return {
+    codes: new Map(),
+    openids: new Map(),
+    orders: new Map(),
+    transactions: new Map(),
+    refunds: new Map(),
+    refundIds: new Map(),
+  };
 }
 
 export function clearState(state: SimState): void {
@@ -83,4 +130,11 @@ export function clearState(state: SimState): void {
   state.openids.clear();
   state.orders.clear();
   state.transactions.clear();
+  state.refunds.clear();
+  state.refundIds.clear();
+}
+
+/** The refunds of one order, oldest first. */
+export function refundsOf(state: SimState, outTradeNo: string): RefundRecord[] {
+  return [...state.refunds.values()].filter((refund) => refund.outTradeNo === outTradeNo);
 }

@@ -57,9 +57,10 @@ function leafValue(node: unknown): string | null {
 
 /**
  * Parses a WeChat XML document. Refuses any DTD (XXE, CVE-2018-13439), a root other than
- * `<xml>`, nested or repeated elements, and malformed markup.
+ * `<xml>` (or `root`: `"root"` for a decrypted refund req_info), nested or repeated elements, and
+ * malformed markup.
  */
-export function parseWeChatXml(text: string): XmlParseResult {
+export function parseWeChatXml(text: string, root: "xml" | "root" = "xml"): XmlParseResult {
   if (/<!DOCTYPE|<!ENTITY/i.test(text)) return { ok: false, reason: "DTD is not allowed" };
   if (XMLValidator.validate(text) !== true) return { ok: false, reason: "malformed XML" };
   let tree: unknown;
@@ -71,15 +72,15 @@ export function parseWeChatXml(text: string): XmlParseResult {
   }
   if (typeof tree !== "object" || tree === null) return { ok: false, reason: "malformed XML" };
   const roots = Object.keys(tree);
-  if (roots.length !== 1 || roots[0] !== "xml") return { ok: false, reason: "root element must be <xml>" };
-  const root = (tree as Record<string, unknown>).xml;
+  if (roots.length !== 1 || roots[0] !== root) return { ok: false, reason: `root element must be <${root}>` };
+  const top = (tree as Record<string, unknown>)[root];
   const fields: XmlFields = {};
-  if (root === "") return { ok: true, fields };
-  if (typeof root !== "object" || root === null || Array.isArray(root)) {
-    return { ok: false, reason: "<xml> must contain elements" };
+  if (top === "") return { ok: true, fields };
+  if (typeof top !== "object" || top === null || Array.isArray(top)) {
+    return { ok: false, reason: `<${root}> must contain elements` };
   }
-  for (const [name, node] of Object.entries(root)) {
-    if (name === "#text" || name === CDATA) return { ok: false, reason: "text directly inside <xml>" };
+  for (const [name, node] of Object.entries(top)) {
+    if (name === "#text" || name === CDATA) return { ok: false, reason: `text directly inside <${root}>` };
     const value = leafValue(node);
     if (value === null) return { ok: false, reason: `element <${name}> is not a single text value` };
     fields[name] = value;
@@ -100,6 +101,15 @@ const INTEGER_FIELDS = new Set([
 function cdata(value: string): string {
   // "]]>" cannot appear inside one CDATA section; split it across two.
   return `<![CDATA[${value.replaceAll("]]>", "]]]]><![CDATA[>")}]]>`;
+}
+
+/**
+ * The plaintext of a refund notification's req_info, shaped like the real one: root `<root>`, one
+ * field per line, every value in CDATA (integers too).
+ */
+export function buildRefundInfoXml(fields: Readonly<XmlFields>): string {
+  const lines = Object.entries(fields).map(([name, value]) => `<${name}>${cdata(value)}</${name}>`);
+  return ["<root>", ...lines, "</root>"].join("\n");
 }
 
 /** Serialises fields in their insertion order, as WeChat does: no declaration, no whitespace. */

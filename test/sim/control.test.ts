@@ -77,6 +77,8 @@ describe("order view", () => {
       notifications: [
         { at: new Date(START).toISOString(), attempt: 1, copy: 0, acknowledged: false, status: 200, error: "reply return_code=FAIL" },
       ],
+      refundedFee: 0,
+      refunds: [],
     });
   });
 });
@@ -106,7 +108,7 @@ describe("reset", () => {
 
 describe("routing", () => {
   it("answers paths it does not simulate with 404 JSON", async () => {
-    const response = await rig().raw("/secapi/pay/refund", { method: "POST", body: "<xml/>" });
+    const response = await rig().raw("/secapi/pay/downloadfundflow", { method: "POST", body: "<xml/>" });
     expect(response.status).toBe(404);
     expect(await response.json()).toMatchObject({ error: "NOT_FOUND" });
   });
@@ -114,5 +116,85 @@ describe("routing", () => {
   it("refuses a control body that is not a JSON object", async () => {
     const response = await rig().raw("/__sim/login-codes", { method: "POST", body: "[1]" });
     expect(response.status).toBe(400);
+  });
+});
+
+describe("settings", () => {
+  it("start at the documented defaults: refunds 60 s apart, finished after 5 s", async () => {
+    expect((await rig().control("/__sim/settings")).json).toEqual({ refundSpacingSeconds: 60, refundDelaySeconds: 5 });
+  });
+
+  it("are changed by POST with any subset, and answered in full", async () => {
+    const r = rig();
+    expect((await r.control("/__sim/settings", { refundSpacingSeconds: 0 })).json).toEqual({ refundSpacingSeconds: 0, refundDelaySeconds: 5 });
+    expect((await r.control("/__sim/settings", { refundDelaySeconds: null })).json).toEqual({ refundSpacingSeconds: 0, refundDelaySeconds: null });
+  });
+
+  it.each([[{ refundSpacingSeconds: -1 }], [{ refundDelaySeconds: "5" }], [{ refundSpacingSeconds: null }], [{ refundSlowness: 1 }]])(
+    "refuses %j with 400 and changes nothing",
+    async (body) => {
+      const r = rig();
+      expect(await r.control("/__sim/settings", body)).toMatchObject({ status: 400, json: { error: "BAD_REQUEST" } });
+      expect((await r.control("/__sim/settings")).json).toEqual({ refundSpacingSeconds: 60, refundDelaySeconds: 5 });
+    },
+  );
+
+  it("are restored by reset, which also forgets refunds", async () => {
+    const r = rig();
+    await r.control("/__sim/settings", { refundSpacingSeconds: 0, refundDelaySeconds: null });
+    await r.paidOrder();
+    await r.refund();
+    await r.control("/__sim/reset", {});
+    expect((await r.control("/__sim/settings")).json).toEqual({ refundSpacingSeconds: 60, refundDelaySeconds: 5 });
+    expect((await r.control("/__sim/refunds/REFUND-0001")).status).toBe(404);
+    expect(r.sim.nextDueAt()).toBeNull();
+  });
+});
+
+describe("refund view", () => {
+  it("GET /__sim/refunds/:no shows the refund, its schedule and its notifications", async () => {
+    const r = rig();
+    const { transactionId } = await r.paidOrder();
+    const refundId = (await r.refund({ refund_desc: "out of stock" })).fields.refund_id;
+    expect((await r.control("/__sim/refunds/REFUND-0001")).json).toEqual({
+      outRefundNo: "REFUND-0001",
+      refundId,
+      outTradeNo: "ORDER-0001",
+      transactionId,
+      totalFee: 1800,
+      refundFee: 600,
+      status: "PROCESSING",
+      refundAccount: "REFUND_SOURCE_UNSETTLED_FUNDS",
+      refundDesc: "out of stock",
+      notifyUrl: "https://merchant.example.com/wxpay/refund-notify",
+      createdAt: new Date(START).toISOString(),
+      completeAt: new Date(START + 5000).toISOString(),
+      finishedAt: null,
+      successTime: null,
+      nextNotificationAt: null,
+      notifications: [],
+    });
+  });
+
+  it("an unknown refund is 404 REFUND_NOT_FOUND", async () => {
+    expect(await rig().control("/__sim/refunds/NOPE")).toMatchObject({ status: 404, json: { error: "REFUND_NOT_FOUND" } });
+  });
+
+  it("the order view lists the order's refunds and the refunded amount (closed refunds excluded)", async () => {
+    const r = rig();
+    await r.control("/__sim/settings", { refundSpacingSeconds: 0 });
+    await r.paidOrder();
+    await r.refund({ out_refund_no: "R1", refund_fee: "500" });
+    await r.refund({ out_refund_no: "R2", refund_fee: "300" });
+    await r.control("/__sim/refunds/R2/complete", { status: "REFUNDCLOSE" });
+    const { json } = await r.control<{ tradeState: string; refundedFee: number; refunds: { outRefundNo: string; status: string }[] }>(
+      "/__sim/orders/ORDER-0001",
+    );
+    expect(json.tradeState).toBe("REFUND");
+    expect(json.refundedFee).toBe(500);
+    expect(json.refunds.map((refund) => [refund.outRefundNo, refund.status])).toEqual([
+      ["R1", "PROCESSING"],
+      ["R2", "REFUNDCLOSE"],
+    ]);
   });
 });

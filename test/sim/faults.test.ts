@@ -169,8 +169,11 @@ describe("notification faults", () => {
 
 describe("the faults endpoint", () => {
   it.each([
-    [{ api: "refund", kind: "SYSTEMERROR" }],
+    [{ api: "payment", kind: "SYSTEMERROR" }],
     [{ api: "unifiedorder", kind: "explode" }],
+    [{ api: "unifiedorder", kind: "BIZERR_NEED_RETRY" }],
+    [{ api: "refundquery", kind: "BIZERR_NEED_RETRY" }],
+    [{ api: "refund_notify", kind: "SYSTEMERROR" }],
     [{ api: "notify", kind: "http_500" }],
     [{ api: "notify", kind: "SYSTEMERROR" }],
     [{ api: "unifiedorder", kind: "busy" }],

@@ -1,6 +1,7 @@
 // Test rig for the simulator alone: a fresh simulator per test with a manual clock and a captured
 // notification endpoint, plus a client that signs v2 requests the way a merchant must.
 import { formatBeijingTime } from "../../sim/src/clock";
+import { decryptReqInfo } from "../../sim/src/refund-crypto";
 import { signV2, type SignType } from "../../sim/src/sign";
 import { createSimulator, type Simulator } from "../../sim/src/simulator";
 import { buildWeChatXml, parseWeChatXml, type XmlFields } from "../../sim/src/xml";
@@ -14,6 +15,7 @@ export const CONFIG = {
 } as const;
 
 export const NOTIFY_URL = "https://merchant.example.com/wxpay/notify";
+export const REFUND_NOTIFY_URL = "https://merchant.example.com/wxpay/refund-notify";
 /** 2026-05-20 10:00:00 Beijing time. */
 export const START = Date.UTC(2026, 4, 20, 2, 0, 0);
 
@@ -56,8 +58,17 @@ export interface Rig {
   control<T = Record<string, unknown>>(path: string, body?: unknown, method?: string): Promise<{ status: number; json: T }>;
   /** Mints a login code and returns the user's openid (registered under the configured appid). */
   openid(user?: string): Promise<string>;
-  /** POSTs a signed v2 request; `fields` override or (with undefined) remove the defaults. */
+  /** POSTs a signed v2 request to /pay/`api`; `fields` override or (with undefined) remove the defaults. */
   pay(api: string, fields: Record<string, string | undefined>, signType?: SignType | "none"): Promise<PayReply>;
+  /** The same, to any path (e.g. /secapi/pay/refund). */
+  post(path: string, fields: Record<string, string | undefined>, signType?: SignType | "none"): Promise<PayReply>;
+  /**
+   * A valid refund of ORDER-0001 (total 1800): REFUND-0001 of 600 fen with REFUND_NOTIFY_URL, with
+   * the given overrides (undefined removes a field).
+   */
+  refund(overrides?: Record<string, string | undefined>, signType?: SignType | "none"): Promise<PayReply>;
+  /** Places ORDER-0001 (1800 fen) and pays it; the payment notification is acknowledged and then forgotten. */
+  paidOrder(overrides?: Record<string, string | undefined>): Promise<{ transactionId: string }>;
   /** A valid unifiedorder for `openid` with the given overrides. */
   unifiedOrder(openid: string, overrides?: Record<string, string | undefined>, signType?: SignType | "none"): Promise<PayReply>;
   /** Raw request to a simulator path. */
@@ -100,7 +111,10 @@ export function rig(options: { notifyTimeoutMs?: number } = {}): Rig {
       const { json } = await state.control<{ openid: string }>("/__sim/login-codes", user === undefined ? {} : { user });
       return json.openid;
     },
-    async pay(api, overrides, signType = "none") {
+    pay(api, overrides, signType = "none") {
+      return state.post(`/pay/${api}`, overrides, signType);
+    },
+    async post(path, overrides, signType = "none") {
       const fields: Record<string, string> = {};
       const base = { appid: CONFIG.appid, mch_id: CONFIG.mchId, nonce_str: crypto.randomUUID().replaceAll("-", "") };
       for (const [name, value] of Object.entries({ ...base, ...overrides })) {
@@ -108,7 +122,7 @@ export function rig(options: { notifyTimeoutMs?: number } = {}): Rig {
       }
       if (signType !== "none") fields.sign_type = signType;
       if (!("sign" in overrides)) fields.sign = await signV2(fields, CONFIG.key, signType === "none" ? "MD5" : signType);
-      const response = await state.raw(`/pay/${api}`, { method: "POST", headers: { "content-type": "text/xml" }, body: buildWeChatXml(fields) });
+      const response = await state.raw(path, { method: "POST", headers: { "content-type": "text/xml" }, body: buildWeChatXml(fields) });
       const raw = await response.text();
       const parsed = parseWeChatXml(raw);
       return { status: response.status, raw, fields: parsed.ok ? parsed.fields : {} };
@@ -129,11 +143,42 @@ export function rig(options: { notifyTimeoutMs?: number } = {}): Rig {
         signType,
       );
     },
+    refund(overrides = {}, signType = "none") {
+      return state.post(
+        "/secapi/pay/refund",
+        {
+          out_trade_no: "ORDER-0001",
+          out_refund_no: "REFUND-0001",
+          total_fee: "1800",
+          refund_fee: "600",
+          notify_url: REFUND_NOTIFY_URL,
+          ...overrides,
+        },
+        signType,
+      );
+    },
+    async paidOrder(overrides = {}) {
+      const placed = await state.unifiedOrder(await state.openid("payer"), overrides);
+      if (placed.fields.result_code !== "SUCCESS") throw new Error(`unifiedorder failed: ${placed.raw}`);
+      const paid = await state.control<{ transactionId: string }>("/__sim/orders/ORDER-0001/pay", {});
+      if (paid.status !== 200) throw new Error("pay failed");
+      notifications.length = 0;
+      return paid.json;
+    },
     raw(path, init) {
       return state.sim.fetch(new Request(`http://sim.test${path}`, init));
     },
   };
   return state;
+}
+
+/** The decrypted req_info fields of a captured refund notification (with the simulator's own crypto). */
+export async function refundInfo(notification: CapturedNotification, key: string = CONFIG.key): Promise<XmlFields> {
+  const plain = await decryptReqInfo(notification.fields.req_info ?? "", key);
+  if (plain === null) throw new Error("req_info did not decrypt");
+  const parsed = parseWeChatXml(plain, "root");
+  if (!parsed.ok) throw new Error(`req_info is not <root> XML: ${parsed.reason}`);
+  return parsed.fields;
 }
 
 /** Beijing yyyyMMddHHmmss `seconds` after the rig's clock. */
