@@ -12,5 +12,7 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     // The service's structured log lines are shown for failing tests only.
     silent: "passed-only",
+    // Some tests wait out the service's whole retry budget against a failing WeChat (7 s).
+    testTimeout: 30_000,
   },
 });

@@ -7,6 +7,8 @@ import { healthRoutes } from "./routes/health";
 import { loginRoutes } from "./routes/login";
 import { orderRoutes } from "./routes/orders";
 import { payNotifyRoutes } from "./routes/pay-notify";
+import { adminRoutes } from "./routes/admin";
+import { refundNotifyRoutes } from "./routes/refund-notify";
 
 export const app = new Hono<AppEnv>();
 
@@ -21,6 +23,8 @@ app.route("/", healthRoutes);
 app.route("/", loginRoutes);
 app.route("/", orderRoutes);
 app.route("/", payNotifyRoutes);
+app.route("/", refundNotifyRoutes);
+app.route("/", adminRoutes);
 
 app.notFound(() => errorResponse(ApiError.notFound("No such endpoint.")));
 

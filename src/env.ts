@@ -13,6 +13,9 @@ declare global {
       /** One Durable Object per user: the user's order index and Idempotency-Keys (orders/user-orders-object.ts). */
       USER_ORDERS: DurableObjectNamespace<UserOrdersObject>;
 
+      /** The merchant's API client certificate (mTLS binding) for /secapi/pay/refund; absent locally. */
+      WECHATPAY_CERT?: Fetcher;
+
       WECHAT_APPID?: string;
       WECHAT_SECRET?: string;
       WECHATPAY_MCHID?: string;

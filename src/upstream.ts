@@ -1,8 +1,15 @@
-// Turns WeChat failures into the contract's errors, in one place. The WeChat layer's own detail
-// (err_code, HTTP status) goes to the log; the caller gets a stable code and a safe message.
+// How the service waits on WeChat: the time-out of one call and the budget of all retries one
+// incoming request may spend; and WeChat failures turned into the contract's errors, in one place.
+// The WeChat layer's own detail (err_code, HTTP status) goes to the log; the caller gets a stable
+// code and a safe message.
 import { ApiError } from "./errors";
 import { log } from "./log";
 import { WeChatError } from "./wechat/errors";
+
+/** One WeChat call may take this long… */
+export const PER_CALL_TIMEOUT_MS = 3_000;
+/** …and all the attempts an incoming request (or an alarm task) makes of one call, this long. */
+export const REQUEST_BUDGET_MS = 7_000;
 
 /** code2session errcodes that mean "this code cannot log anyone in": call wx.login again. */
 const INVALID_CODE = new Set(["40029", "40163"]);

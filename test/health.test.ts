@@ -33,12 +33,26 @@ describe("GET /healthz", () => {
 
   it("with the production defaults of wrangler.toml, names what must be set", async () => {
     const h = startHarness({
-      env: envWith({ WECHAT_APPID: "", WECHAT_SECRET: undefined, WECHATPAY_MCHID: "", WECHATPAY_KEY: undefined, ADMIN_TOKEN: undefined, PUBLIC_BASE_URL: "", PRODUCTS: "{}" }),
+      env: envWith({
+        WECHAT_APPID: "", WECHAT_SECRET: undefined, WECHATPAY_MCHID: "", WECHATPAY_KEY: undefined, ADMIN_TOKEN: undefined, PUBLIC_BASE_URL: "", PRODUCTS: "{}",
+        WECHAT_API_BASE: "https://api.weixin.qq.com", WECHATPAY_API_BASE: "https://api.mch.weixin.qq.com",
+      }),
     });
     const body = (await (await h.call("/healthz")).json()) as { problems: { setting: string }[] };
     expect(body.problems.map((p) => p.setting).sort()).toEqual(
-      ["ADMIN_TOKEN", "PRODUCTS", "PUBLIC_BASE_URL", "WECHATPAY_KEY", "WECHATPAY_MCHID", "WECHAT_APPID", "WECHAT_SECRET"],
+      ["ADMIN_TOKEN", "PRODUCTS", "PUBLIC_BASE_URL", "WECHATPAY_CERT", "WECHATPAY_KEY", "WECHATPAY_MCHID", "WECHAT_APPID", "WECHAT_SECRET"],
     );
+  });
+});
+
+describe("the refund certificate", () => {
+  it("is required once WeChat Pay is not a loopback simulator, and refunds are refused without it", async () => {
+    const h = startHarness({ env: envWith({ WECHATPAY_API_BASE: "https://api.mch.weixin.qq.com" }) });
+    const body = (await (await h.call("/healthz")).json()) as { problems: { setting: string; problem: string }[] };
+    expect(body.problems).toEqual([{ setting: "WECHATPAY_CERT", problem: expect.stringMatching(/mTLS/) }]);
+    const response = await h.call("/admin/orders/20990101000000NoSuchOrder000000/refunds", { json: { amount: 1 }, token: env.ADMIN_TOKEN! });
+    expect(response.status).toBe(503);
+    expect((await errorOf(response)).message).toContain("WECHATPAY_CERT");
   });
 });
 

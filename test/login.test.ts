@@ -2,6 +2,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { hashToken } from "../src/sessions/token";
+import { REQUEST_BUDGET_MS } from "../src/upstream";
 import { errorOf, kvKeys, startHarness, type Harness } from "./support/harness";
 
 let h: Harness;
@@ -107,39 +108,52 @@ describe("POST /api/login", () => {
     await expectNoNewSession();
   });
 
-  it("answers WeChat being busy (-1) with 502 upstream_error; the same code still works afterwards", async () => {
+  it("retries WeChat being busy (-1) with the same code, and logs in", async () => {
     await h.simControl("/__sim/faults", { api: "code2session", kind: "busy" });
     const { code } = await h.simControl<{ code: string }>("/__sim/login-codes", {});
     const response = await h.call("/api/login", { json: { code } });
+    expect(response.status).toBe(200);
+    const calls = await h.calls("code2session");
+    expect(calls.map((c) => c.fields.js_code)).toEqual([code, code]);
+  });
+
+  it("answers WeChat staying busy (-1) with 502 upstream_error; the same code works once it recovers", async () => {
+    await h.simControl("/__sim/faults", { api: "code2session", kind: "busy", times: 20 });
+    const { code } = await h.simControl<{ code: string }>("/__sim/login-codes", {});
+    const response = await h.call("/api/login", { json: { code } });
     expect(response.status).toBe(502);
     expect((await errorOf(response)).code).toBe("upstream_error");
     await expectNoNewSession();
+    await h.clearFaults();
     expect((await h.call("/api/login", { json: { code } })).status).toBe(200);
   });
 
-  it("answers an HTTP failure at WeChat with 502 upstream_error", async () => {
-    await h.simControl("/__sim/faults", { api: "code2session", kind: "http_500" });
+  it("answers lasting HTTP failures at WeChat with 502 upstream_error", async () => {
+    await h.simControl("/__sim/faults", { api: "code2session", kind: "http_500", times: 20 });
     const { code } = await h.simControl<{ code: string }>("/__sim/login-codes", {});
     const response = await h.call("/api/login", { json: { code } });
     expect(response.status).toBe(502);
     expect((await errorOf(response)).code).toBe("upstream_error");
   });
 
-  it("answers WeChat not answering in time with 504 upstream_timeout", async () => {
-    await h.simControl("/__sim/faults", { api: "code2session", kind: "delay", delayMs: 7000 });
+  it("answers WeChat not answering within the budget with 504 upstream_timeout", async () => {
+    await h.simControl("/__sim/faults", { api: "code2session", kind: "delay", delayMs: 10_000, times: 5 });
     const { code } = await h.simControl<{ code: string }>("/__sim/login-codes", {});
+    const started = Date.now();
     const response = await h.call("/api/login", { json: { code } });
     expect(response.status).toBe(504);
     expect((await errorOf(response)).code).toBe("upstream_timeout");
+    expect(Date.now() - started).toBeLessThan(REQUEST_BUDGET_MS + 1000);
     await expectNoNewSession();
-  }, 15_000);
+  }, 20_000);
 
   it("sends the AppSecret only to WeChat: never in an error, whatever WeChat answers", async () => {
     for (const kind of ["busy", "http_500", "rate_limit"]) {
-      await h.simControl("/__sim/faults", { api: "code2session", kind });
+      await h.simControl("/__sim/faults", { api: "code2session", kind, times: 20 });
       const { code } = await h.simControl<{ code: string }>("/__sim/login-codes", {});
       const text = await (await h.call("/api/login", { json: { code } })).text();
       expect(text).not.toContain(env.WECHAT_SECRET);
+      await h.clearFaults();
     }
   });
 

@@ -14,3 +14,8 @@ export const ORDER_ID_PATTERN = /^[0-9A-Za-z_-]{6,32}$/;
 export function isOrderId(value: string | undefined): value is string {
   return value !== undefined && ORDER_ID_PATTERN.test(value);
 }
+
+/** A refund's out_refund_no: like an order id, with an "R" so the two are never confused in WeChat's console. */
+export function newRefundId(now: number): string {
+  return `${formatBeijingTime(now)}R${randomNonce(17)}`;
+}

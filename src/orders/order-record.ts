@@ -37,6 +37,28 @@ export interface OrderRecord {
   readonly lastQueriedAt: number | null;
   /** set when WeChat took the money after we had closed or failed the order: an operator should refund it */
   readonly paidAfterClose: boolean;
+  /** set while a close is under way (by a user or at expiry): the alarm finishes it if a call was cut short */
+  readonly closeRequestedAt: number | null;
+  /** when the alarm should next ask WeChat about this pending order */
+  readonly nextCheckAt: number | null;
+  readonly checkAttempts: number;
+}
+
+/** A refund as the operator API shows it. */
+export interface RefundView {
+  /** our out_refund_no */
+  readonly id: string;
+  readonly amount: number;
+  readonly status: "processing" | "succeeded" | "failed";
+  readonly reason: string | null;
+  /** WeChat's refund_id once WeChat accepted the refund */
+  readonly refundId: string | null;
+  readonly createdAt: string;
+  readonly finishedAt: string | null;
+  /** why it failed (WeChat's code or REFUNDCLOSE), or CHANGE for a refund that needs attention */
+  readonly failure: string | null;
+  /** WeChat reported the refund abnormal (CHANGE): it must be handled in WeChat's merchant console */
+  readonly needsAttention: boolean;
 }
 
 export interface HistoryEntry {

@@ -7,8 +7,9 @@ import { ApiError } from "../errors";
 import { readJsonObject } from "../http/body";
 import { requireSession } from "../http/require-session";
 import { SessionStore } from "../sessions/session-store";
-import { loginError } from "../upstream-errors";
+import { loginError, PER_CALL_TIMEOUT_MS, REQUEST_BUDGET_MS } from "../upstream";
 import { code2Session } from "../wechat/login-client";
+import { withRetries } from "../wechat/retry";
 
 // wx.login codes have been seen from 32 to 64 characters; anything far longer is not a code.
 const MAX_CODE_LENGTH = 256;
@@ -25,9 +26,11 @@ export const loginRoutes = new Hono<AppEnv>()
     }
     const config = requireConfig(c.env, ["appid", "secret", "wechatApiBase", "sessionTtlSeconds"]);
 
-    const wechat = await code2Session(
-      { apiBase: config.wechatApiBase, appid: config.appid, secret: config.secret },
-      code,
+    // WeChat's "busy" (-1), 5xx and time-outs are retried within the budget; a failed exchange
+    // does not use the code up, so the same code is sent again.
+    const wechat = await withRetries(
+      (timeoutMs) => code2Session({ apiBase: config.wechatApiBase, appid: config.appid, secret: config.secret, timeoutMs }, code),
+      { deadline: performance.now() + REQUEST_BUDGET_MS, perCallMs: PER_CALL_TIMEOUT_MS },
     ).catch((error: unknown) => {
       throw loginError(error, c.var.requestId);
     });

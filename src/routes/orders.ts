@@ -18,7 +18,7 @@ import { buildPaymentParams, type PaymentParams } from "../wechat/payment-params
 import type { Env } from "../env";
 
 const PAGE_SIZE = { default: 20, max: 50 } as const;
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 export const orderRoutes = new Hono<AppEnv>()
   .use("/api/orders", requireSession())

@@ -17,6 +17,11 @@ beforeEach(async () => {
 });
 afterEach(() => vi.unstubAllGlobals());
 
+/** What must be identical between two unifiedorder calls for one order: all but nonce_str and sign. */
+function businessFields({ nonce_str: _nonce, sign: _sign, ...rest }: Record<string, string>): Record<string, string> {
+  return rest;
+}
+
 type Body = { order: Record<string, unknown> & { id: string; amount: number }; payment: Record<string, string> };
 
 async function listIds(t: string = token): Promise<string[]> {
@@ -102,8 +107,17 @@ describe("creating an order", () => {
     expect(new TextEncoder().encode(call!.fields.body).length).toBeLessThanOrEqual(127);
   });
 
-  it("stores the order before calling WeChat: on SYSTEMERROR it stays pending, and /pay finishes it with identical params", async () => {
+  it("retries a SYSTEMERROR within the request with identical parameters", async () => {
     await h.simControl("/__sim/faults", { api: "unifiedorder", kind: "SYSTEMERROR" });
+    const response = await h.createOrder(token);
+    expect(response.status).toBe(201);
+    const [first, second] = await h.calls("unifiedorder");
+    expect(second).toBeDefined();
+    expect(businessFields(second!.fields)).toEqual(businessFields(first!.fields));
+  });
+
+  it("stores the order before calling WeChat: if WeChat keeps failing it stays pending, and /pay finishes it with identical params", async () => {
+    await h.simControl("/__sim/faults", { api: "unifiedorder", kind: "SYSTEMERROR", times: 20 });
     const failed = await h.createOrder(token);
     expect(failed.status).toBe(502);
     expect((await errorOf(failed)).code).toBe("upstream_error");
@@ -111,14 +125,11 @@ describe("creating an order", () => {
     const read = (await (await h.call(`/api/orders/${id}`, { token })).json()) as Body;
     expect(read.order.status).toBe("pending");
 
+    await h.clearFaults();
     const retried = await h.call(`/api/orders/${id}/pay`, { method: "POST", token });
     expect(retried.status).toBe(200);
-    const [first, second] = await h.calls("unifiedorder");
-    const business = (f: Record<string, string>) => {
-      const { nonce_str, sign, ...rest } = f;
-      return rest;
-    };
-    expect(business(second!.fields)).toEqual(business(first!.fields));
+    const calls = await h.calls("unifiedorder");
+    for (const call of calls) expect(businessFields(call.fields)).toEqual(businessFields(calls[0]!.fields));
   });
 
   it("marks the order failed when WeChat refuses it for good (an openid of another mini-program)", async () => {
@@ -136,12 +147,12 @@ describe("creating an order", () => {
   });
 
   it("answers 504 when WeChat does not answer in time, leaving a pending order", async () => {
-    await h.simControl("/__sim/faults", { api: "unifiedorder", kind: "delay", delayMs: 7000 });
+    await h.simControl("/__sim/faults", { api: "unifiedorder", kind: "delay", delayMs: 10_000, times: 5 });
     const response = await h.createOrder(token);
     expect(response.status).toBe(504);
     expect((await errorOf(response)).code).toBe("upstream_timeout");
     expect(await listIds()).toHaveLength(1);
-  }, 15_000);
+  }, 20_000);
 
   describe("Idempotency-Key", () => {
     it("returns the same order and payment for the same key and body, calling WeChat once", async () => {

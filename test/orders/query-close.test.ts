@@ -144,10 +144,11 @@ describe("POST /api/orders/:id/close", () => {
 
   it("leaves the order pending when WeChat fails, so the close can be retried", async () => {
     const id = await newOrder();
-    await h.simControl("/__sim/faults", { api: "closeorder", kind: "SYSTEMERROR" });
+    await h.simControl("/__sim/faults", { api: "closeorder", kind: "SYSTEMERROR", times: 20 });
     const response = await h.call(`/api/orders/${id}/close`, { method: "POST", token });
     expect(response.status).toBe(502);
     expect((await orderObject(env, id).read())!.status).toBe("pending");
+    await h.clearFaults();
     expect((await h.call(`/api/orders/${id}/close`, { method: "POST", token })).status).toBe(200);
   });
 });

@@ -17,6 +17,8 @@ export interface Harness {
   call(path: string, init?: RequestInit & { json?: unknown; token?: string }): Promise<Response>;
   /** Calls the simulator's control API. */
   simControl<T = Record<string, unknown>>(path: string, body?: unknown): Promise<T>;
+  /** Removes every fault queued at the simulator. */
+  clearFaults(): Promise<void>;
   /** Mints a wx.login code at the simulator and exchanges it at /api/login. */
   login(user?: string): Promise<{ token: string; openid: string; expiresIn: number }>;
   /** Every outbound request the service made, in order. */
@@ -87,13 +89,17 @@ export function startHarness(options: { env?: Env } = {}): Harness {
     return (await response.json()) as { token: string; openid: string; expiresIn: number };
   };
 
+  const clearFaults = async () => {
+    await sim.fetch(new Request("http://127.0.0.1:8788/__sim/faults", { method: "DELETE" }));
+  };
+
   const calls: Harness["calls"] = async (api) =>
     (await simControl<{ calls: { api: string; fields: Record<string, string> }[] }>(`/__sim/calls?api=${api}`)).calls;
 
   const createOrder: Harness["createOrder"] = (token, items = [{ sku: "coffee", quantity: 1 }], headers = {}) =>
     call("/api/orders", { json: { items }, token, headers });
 
-  harness = { env: serviceEnv, sim, call, simControl, login, outbound, notifications, loseNotifications: false, calls, createOrder };
+  harness = { env: serviceEnv, sim, call, simControl, login, outbound, notifications, loseNotifications: false, calls, createOrder, clearFaults };
   return harness;
 }
 

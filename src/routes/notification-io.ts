@@ -1,0 +1,50 @@
+// The shared front half of WeChat's notification webhooks: the body read under the XML limit,
+// strict UTF-8, parsed with no DTD; and the reply document WeChat expects, logged without secrets.
+import type { Context } from "hono";
+import type { AppEnv } from "../app-env";
+import { ApiError } from "../errors";
+import { BODY_LIMITS, decodeUtf8, readBodyBytes } from "../http/body";
+import { log } from "../log";
+import { notificationReply } from "../wechat/payment-notification";
+import type { Fields } from "../wechat/sign";
+import { XmlError, parseXml } from "../wechat/xml";
+
+export type ReadNotification =
+  | { readonly ok: true; readonly fields: Fields }
+  | { readonly ok: false; readonly status: 400 | 413; readonly reason: string };
+
+export async function readNotification(c: Context<AppEnv>): Promise<ReadNotification> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readBodyBytes(c.req.raw, BODY_LIMITS.xml);
+  } catch (error) {
+    if (error instanceof ApiError) return { ok: false, status: 413, reason: "too_large" };
+    throw error;
+  }
+  const text = decodeUtf8(bytes);
+  if (text === null) return { ok: false, status: 400, reason: "not_utf8" };
+  try {
+    return { ok: true, fields: parseXml(text) };
+  } catch (error) {
+    if (error instanceof XmlError) return { ok: false, status: 400, reason: `xml_${error.reason}` };
+    throw error;
+  }
+}
+
+type LogFields = Record<string, string | number | boolean | null | undefined>;
+
+/**
+ * A reply function for one webhook. SUCCESS goes out only with 200, after the caller stored the
+ * state; FAIL carries a status that says why (WeChat retries either way) and is logged with a
+ * reason code, never the body.
+ */
+export function replyToNotification(c: Context<AppEnv>, webhook: string) {
+  return (acknowledged: boolean, status: 200 | 400 | 413 | 500 | 503, reason?: string, fields: LogFields = {}): Response => {
+    log(acknowledged ? "info" : "warn", acknowledged ? `${webhook}_accepted` : `${webhook}_rejected`, {
+      requestId: c.var.requestId,
+      reason,
+      ...fields,
+    });
+    return c.body(notificationReply(acknowledged), status, { "Content-Type": "text/xml; charset=utf-8" });
+  };
+}

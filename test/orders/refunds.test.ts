@@ -1,0 +1,315 @@
+// Refunds through the operator API: never more than was paid, never twice for one request, the
+// outcome known even when WeChat's notification is lost, and refund notifications that fail any
+// check change nothing.
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { REFUND_CHECK_AFTER_MS } from "../../src/orders/order-object";
+import { orderObject } from "../../src/orders/order-store";
+import { REFUND_LIMITS } from "../../src/orders/refund-rules";
+import { encryptRefundInfo } from "../../src/wechat/refund-notification";
+import { buildXml, parseXml } from "../../src/wechat/xml";
+import { errorOf, startHarness, type Harness } from "../support/harness";
+
+const ADMIN = env.ADMIN_TOKEN!;
+let h: Harness;
+let token: string;
+let clock: number;
+beforeEach(async () => {
+  h = startHarness();
+  ({ token } = await h.login(`refund-${crypto.randomUUID()}`));
+  vi.useFakeTimers({ toFake: ["Date"] });
+  clock = Date.now();
+  vi.setSystemTime(clock);
+});
+afterEach(() => {
+  vi.unstubAllGlobals();
+  vi.useRealTimers();
+});
+
+/** Moves both clocks (the service's Date and the simulator's) forward and lets the simulator do what is due. */
+async function advance(ms: number): Promise<void> {
+  clock += ms;
+  vi.setSystemTime(clock);
+  await h.simControl("/__sim/clock/advance", { seconds: 0 });
+}
+
+/** A paid order of `quantity` coffees (1800 fen each). */
+async function paidOrder(quantity = 1): Promise<string> {
+  const response = await h.createOrder(token, [{ sku: "coffee", quantity }]);
+  const id = ((await response.json()) as { order: { id: string } }).order.id;
+  await h.simControl(`/__sim/orders/${id}/pay`, {});
+  expect((await orderObject(env, id).read())!.status).toBe("paid");
+  return id;
+}
+
+type RefundBody = { refund: { id: string; amount: number; status: string }; order: { status: string; refundedAmount: number } };
+
+function refund(id: string, body: unknown, headers: Record<string, string> = {}) {
+  return h.call(`/admin/orders/${id}/refunds`, { json: body, token: ADMIN, headers });
+}
+
+async function adminView(id: string) {
+  const response = await h.call(`/admin/orders/${id}`, { token: ADMIN });
+  expect(response.status).toBe(200);
+  return (await response.json()) as {
+    order: { status: string; refundedAmount: number; amount: number };
+    history: { from: string | null; to: string; source: string }[];
+    refunds: { id: string; amount: number; status: string; failure: string | null; needsAttention: boolean }[];
+  };
+}
+
+describe("the operator API", () => {
+  it("needs the operator token: none → 401, a user's or a wrong one → 403", async () => {
+    const id = await paidOrder();
+    expect((await h.call(`/admin/orders/${id}`)).status).toBe(401);
+    for (const bad of [token, "x".repeat(41), `${ADMIN}x`, ADMIN.slice(0, -1)]) {
+      const response = await h.call(`/admin/orders/${id}`, { token: bad });
+      expect(response.status).toBe(403);
+      expect((await errorOf(response)).code).toBe("forbidden");
+    }
+    expect((await h.call(`/admin/orders/${id}/refunds`, { json: { amount: 100 }, token })).status).toBe(403);
+    expect((await h.call(`/admin/orders/${id}/refunds`, { json: { amount: 100 } })).status).toBe(401);
+    expect(await h.calls("refund")).toEqual([]);
+  });
+
+  it("shows an order with its full history and refunds", async () => {
+    const id = await paidOrder();
+    const view = await adminView(id);
+    expect(view.order).toMatchObject({ id, status: "paid", amount: 1800, refundedAmount: 0 });
+    expect(view.history.map((e) => [e.from, e.to, e.source])).toEqual([[null, "pending", "api"], ["pending", "paid", "notify"]]);
+    expect(view.refunds).toEqual([]);
+  });
+
+  it("answers 404 for an unknown order", async () => {
+    expect((await h.call("/admin/orders/20990101000000NoSuchOrder000000", { token: ADMIN })).status).toBe(404);
+  });
+});
+
+describe("refunding", () => {
+  it("a partial then a full refund: processing, then succeeded by WeChat's notification", async () => {
+    const id = await paidOrder();
+    const first = await refund(id, { amount: 800, reason: "cold coffee" });
+    expect(first.status).toBe(201);
+    const body = (await first.json()) as RefundBody;
+    expect(body.refund).toMatchObject({ amount: 800, status: "processing" });
+    expect(body.refund.id).toMatch(/^[0-9A-Za-z]{32}$/);
+    const [call] = await h.calls("refund");
+    expect(call!.fields).toMatchObject({ out_trade_no: id, out_refund_no: body.refund.id, total_fee: "1800", refund_fee: "800", notify_url: `${env.PUBLIC_BASE_URL}/api/refund/notify` });
+
+    await advance(5_000); // WeChat finishes the refund and notifies us
+    let view = await adminView(id);
+    expect(view.refunds[0]).toMatchObject({ id: body.refund.id, status: "succeeded" });
+    expect(view.order).toMatchObject({ status: "partially_refunded", refundedAmount: 800 });
+
+    await advance(REFUND_LIMITS.spacingMs);
+    const second = (await (await refund(id, { amount: 1000 })).json()) as RefundBody;
+    expect(second.refund.status).toBe("processing");
+    await advance(5_000);
+    view = await adminView(id);
+    expect(view.order).toMatchObject({ status: "refunded", refundedAmount: 1800 });
+    expect(view.history.slice(2).map((e) => [e.from, e.to])).toEqual([["paid", "partially_refunded"], ["partially_refunded", "refunded"]]);
+  });
+
+  it("refuses more than is left to refund with 409, calling WeChat for nothing", async () => {
+    const id = await paidOrder();
+    const over = await refund(id, { amount: 1801 });
+    expect(over.status).toBe(409);
+    expect((await errorOf(over)).code).toBe("invalid_state");
+    expect(await h.calls("refund")).toEqual([]);
+    expect((await adminView(id)).refunds).toEqual([]);
+  });
+
+  it("refuses an order that is not paid with 409", async () => {
+    const response = await h.createOrder(token);
+    const id = ((await response.json()) as { order: { id: string } }).order.id;
+    expect((await refund(id, { amount: 100 })).status).toBe(409);
+    expect(await h.calls("refund")).toEqual([]);
+  });
+
+  for (const [name, body] of [
+    ["a zero amount", { amount: 0 }],
+    ["a negative amount", { amount: -5 }],
+    ["a fractional amount", { amount: 1.5 }],
+    ["an amount in yuan as a string", { amount: "18.00" }],
+    ["no amount", { reason: "x" }],
+    ["a reason that is too long", { amount: 1, reason: "x".repeat(81) }],
+  ] as const) {
+    it(`refuses ${name} with 400, changing nothing`, async () => {
+      const id = await paidOrder();
+      const response = await refund(id, body);
+      expect(response.status).toBe(400);
+      expect((await errorOf(response)).code).toBe("invalid_request");
+      expect((await adminView(id)).refunds).toEqual([]);
+    });
+  }
+
+  it("is idempotent with an Idempotency-Key: the same refund, WeChat asked once; another body → 409", async () => {
+    const id = await paidOrder();
+    const a = (await (await refund(id, { amount: 300 }, { "Idempotency-Key": "r-1" })).json()) as RefundBody;
+    const again = await refund(id, { amount: 300 }, { "Idempotency-Key": "r-1" });
+    expect(again.status).toBe(201);
+    expect(((await again.json()) as RefundBody).refund.id).toBe(a.refund.id);
+    expect(await h.calls("refund")).toHaveLength(1);
+    const conflict = await refund(id, { amount: 400 }, { "Idempotency-Key": "r-1" });
+    expect(conflict.status).toBe(409);
+    expect((await adminView(id)).refunds).toHaveLength(1);
+  });
+
+  it("never lets concurrent refunds exceed the amount: exactly the ones that fit are accepted", async () => {
+    const id = await paidOrder(); // 1800 fen
+    const responses = await Promise.all(Array.from({ length: 6 }, () => refund(id, { amount: 500 })));
+    const statuses = responses.map((r) => r.status).sort();
+    expect(statuses).toEqual([201, 201, 201, 409, 409, 409]);
+    // WeChat wants a minute between refunds of one order: the others wait their turn in the alarm.
+    expect(await h.calls("refund")).toHaveLength(1);
+    for (let turn = 0; turn < 4; turn++) {
+      await advance(REFUND_LIMITS.spacingMs);
+      await runDurableObjectAlarm(orderObject(env, id));
+      await advance(5_000);
+    }
+    const view = await adminView(id);
+    expect(view.refunds.map((r) => r.status)).toEqual(["succeeded", "succeeded", "succeeded"]);
+    expect(view.order).toMatchObject({ status: "partially_refunded", refundedAmount: 1500 });
+    const sent = await h.calls("refund");
+    expect(new Set(sent.map((c) => c.fields.out_refund_no)).size).toBe(3);
+    expect((await h.simControl<{ refundedFee?: number }>(`/__sim/orders/${id}`)).refundedFee).toBe(1500);
+  });
+
+  it("retries SYSTEMERROR with identical parameters", async () => {
+    const id = await paidOrder();
+    await h.simControl("/__sim/faults", { api: "refund", kind: "SYSTEMERROR" });
+    const response = await refund(id, { amount: 100 });
+    expect(response.status).toBe(201);
+    const [first, second] = await h.calls("refund");
+    const business = ({ nonce_str: _n, sign: _s, ...rest }: Record<string, string>) => rest;
+    expect(business(second!.fields)).toEqual(business(first!.fields));
+  });
+
+  it("keeps a refund WeChat could not take yet (BIZERR_NEED_RETRY) and sends it again, same out_refund_no", async () => {
+    const id = await paidOrder();
+    await h.simControl("/__sim/faults", { api: "refund", kind: "BIZERR_NEED_RETRY", times: 100 });
+    const created = (await (await refund(id, { amount: 100 })).json()) as RefundBody;
+    expect(created.refund.status).toBe("processing");
+    await h.clearFaults();
+    const due = (await runInDurableObject(orderObject(env, id), (_i, ctx) => ctx.storage.getAlarm()))!;
+    await advance(due - clock);
+    await runDurableObjectAlarm(orderObject(env, id));
+    await advance(5_000);
+    expect((await adminView(id)).refunds[0]).toMatchObject({ id: created.refund.id, status: "succeeded" });
+    expect(new Set((await h.calls("refund")).map((c) => c.fields.out_refund_no))).toEqual(new Set([created.refund.id]));
+  });
+
+  it("marks a refund WeChat refuses for good as failed, releases the amount, and says why", async () => {
+    const id = await paidOrder();
+    // Paid here, but WeChat holds no payment for it: WeChat refuses the refund.
+    const unpaid = ((await (await h.createOrder(token)).json()) as { order: { id: string } }).order.id;
+    await runInDurableObject(orderObject(env, unpaid), (_i, ctx) => {
+      ctx.storage.sql.exec("UPDATE order_record SET status = 'paid', transaction_id = '4200000000000000000000000000'");
+    });
+    const response = await refund(unpaid, { amount: 1800 });
+    expect(response.status).toBe(502);
+    const error = await errorOf(response);
+    expect(error.code).toBe("upstream_error");
+    expect(error.message).toMatch(/refused/);
+    const view = await adminView(unpaid);
+    expect(view.refunds[0]).toMatchObject({ status: "failed" });
+    expect(view.refunds[0]!.failure).toBeTruthy();
+    expect(view.order.status).toBe("paid");
+    expect(id).toBeTruthy();
+  });
+
+  it("learns the outcome with refundquery when the notification is lost (admin view, then the alarm)", async () => {
+    const id = await paidOrder();
+    const a = (await (await refund(id, { amount: 100 })).json()) as RefundBody;
+    await h.simControl(`/__sim/refunds/${a.refund.id}/complete`, { deliver: false });
+    expect((await adminView(id)).refunds[0]!.status).toBe("succeeded");
+
+    await advance(REFUND_LIMITS.spacingMs);
+    const b = (await (await refund(id, { amount: 200 })).json()) as RefundBody;
+    await h.simControl(`/__sim/refunds/${b.refund.id}/complete`, { deliver: false });
+    await advance(REFUND_CHECK_AFTER_MS);
+    await runDurableObjectAlarm(orderObject(env, id));
+    const refunds = await orderObject(env, id).refunds();
+    expect(refunds.map((r) => r.status)).toEqual(["succeeded", "succeeded"]);
+    expect((await orderObject(env, id).read())!.refundedAmount).toBe(300);
+  });
+
+  it("REFUNDCLOSE fails the refund and releases the amount; CHANGE flags it for an operator", async () => {
+    const id = await paidOrder();
+    const a = (await (await refund(id, { amount: 1800 })).json()) as RefundBody;
+    await h.simControl(`/__sim/refunds/${a.refund.id}/complete`, { status: "REFUNDCLOSE" });
+    let view = await adminView(id);
+    expect(view.refunds[0]).toMatchObject({ status: "failed", failure: "REFUNDCLOSE" });
+    expect(view.order).toMatchObject({ status: "paid", refundedAmount: 0 });
+
+    await advance(REFUND_LIMITS.spacingMs);
+    const b = (await (await refund(id, { amount: 1800 })).json()) as RefundBody;
+    expect(b.refund.status).toBe("processing");
+    await h.simControl(`/__sim/refunds/${b.refund.id}/complete`, { status: "CHANGE" });
+    view = await adminView(id);
+    expect(view.refunds[1]).toMatchObject({ status: "processing", needsAttention: true });
+  });
+});
+
+describe("the refund notification", () => {
+  /** A refund in processing and the notification WeChat sent for it (captured on its way). */
+  async function processingRefund(): Promise<{ orderId: string; refundId: string; xml: string }> {
+    const orderId = await paidOrder();
+    const created = (await (await refund(orderId, { amount: 600 })).json()) as RefundBody;
+    h.loseNotifications = true;
+    await h.simControl(`/__sim/refunds/${created.refund.id}/complete`, {});
+    h.loseNotifications = false;
+    return { orderId, refundId: created.refund.id, xml: h.notifications.at(-1)! };
+  }
+
+  const post = (body: string) => h.call("/api/refund/notify", { method: "POST", headers: { "Content-Type": "text/xml" }, body });
+  const SUCCESS = "<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>";
+
+  async function expectRejected(orderId: string, body: string) {
+    const before = { refunds: await orderObject(env, orderId).refunds(), order: await orderObject(env, orderId).read() };
+    const response = await post(body);
+    expect(parseXml(await response.text()).return_code).toBe("FAIL");
+    expect({ refunds: await orderObject(env, orderId).refunds(), order: await orderObject(env, orderId).read() }).toEqual(before);
+  }
+
+  /** The notification with its inner fields changed, encrypted with `key`. */
+  async function forged(xml: string, inner: Record<string, string>, key = env.WECHATPAY_KEY!, outer: Record<string, string> = {}) {
+    const fields = parseXml(xml);
+    const plain = `<root>${Object.entries(inner).map(([k, v]) => `<${k}><![CDATA[${v}]]></${k}>`).join("")}</root>`;
+    return buildXml({ ...fields, ...outer, req_info: await encryptRefundInfo(plain, key) });
+  }
+
+  it("settles the refund once, and repeats are acknowledged without change", async () => {
+    const { orderId, xml } = await processingRefund();
+    expect(await (await post(xml)).text()).toBe(SUCCESS);
+    const after = await orderObject(env, orderId).refunds();
+    expect(after[0]!.status).toBe("succeeded");
+    for (let i = 0; i < 3; i++) expect(await (await post(xml)).text()).toBe(SUCCESS);
+    expect(await orderObject(env, orderId).refunds()).toEqual(after);
+    expect((await orderObject(env, orderId).history()).filter((e) => e.to === "partially_refunded")).toHaveLength(1);
+  });
+
+  it("rejects req_info that does not decrypt with our key, or is not encrypted at all", async () => {
+    const { orderId, refundId, xml } = await processingRefund();
+    const inner = { out_refund_no: refundId, out_trade_no: orderId, refund_fee: "600", total_fee: "1800", refund_status: "SUCCESS", refund_id: "5030" };
+    await expectRejected(orderId, await forged(xml, inner, "y".repeat(32)));
+    await expectRejected(orderId, buildXml({ ...parseXml(xml), req_info: btoa("<root><refund_status>SUCCESS</refund_status></root>") }));
+    await expectRejected(orderId, buildXml({ ...parseXml(xml), req_info: "not base64 !!" }));
+    const real = parseXml(xml).req_info!;
+    await expectRejected(orderId, buildXml({ ...parseXml(xml), req_info: real.slice(0, -8) }));
+  });
+
+  it("rejects amounts or ids that do not match the refund we made", async () => {
+    const { orderId, refundId, xml } = await processingRefund();
+    const good = { out_refund_no: refundId, out_trade_no: orderId, refund_fee: "600", total_fee: "1800", refund_status: "SUCCESS", refund_id: "5030" };
+    await expectRejected(orderId, await forged(xml, { ...good, refund_fee: "1800" }));
+    await expectRejected(orderId, await forged(xml, { ...good, total_fee: "1" }));
+    await expectRejected(orderId, await forged(xml, { ...good, out_refund_no: "20990101000000RNoSuchRefund00000" }));
+    await expectRejected(orderId, await forged(xml, good, undefined, { appid: "wx0000000000000000" }));
+    await expectRejected(orderId, await forged(xml, good, undefined, { mch_id: "1900000000" }));
+    await expectRejected(orderId, await forged(xml, good, undefined, { return_code: "FAIL" }));
+    // and the genuine one still works
+    expect(await (await post(await forged(xml, good))).text()).toBe(SUCCESS);
+  });
+});
