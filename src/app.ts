@@ -1,8 +1,11 @@
 // Wires the HTTP app: request ids, the routes, and the single place errors become responses.
 import { Hono } from "hono";
 import type { AppEnv } from "./app-env";
+import { HTTPException } from "hono/http-exception";
 import { ApiError, errorResponse } from "./errors";
-import { log } from "./log";
+import { limitBody } from "./http/body";
+import { secretsOf } from "./config";
+import { log, withLogContext } from "./log";
 import { healthRoutes } from "./routes/health";
 import { loginRoutes } from "./routes/login";
 import { orderRoutes } from "./routes/orders";
@@ -15,9 +18,11 @@ export const app = new Hono<AppEnv>();
 app.use(async function requestId(c, next) {
   const id = crypto.randomUUID();
   c.set("requestId", id);
-  await next();
+  await withLogContext(id, secretsOf(c.env), next);
   c.header("X-Request-Id", id);
 });
+
+app.use(limitBody());
 
 app.route("/", healthRoutes);
 app.route("/", loginRoutes);
@@ -28,7 +33,8 @@ app.route("/", adminRoutes);
 
 app.notFound(() => errorResponse(ApiError.notFound("No such endpoint.")));
 
-app.onError((error, c) => {
+app.onError((caught, c) => {
+  const error = caught instanceof HTTPException ? fromHttpException(caught) : caught;
   if (!(error instanceof ApiError)) {
     // The name only: messages of unknown errors may quote inputs or internals.
     log("error", "unhandled_error", { requestId: c.var.requestId, error: error.name });
@@ -37,3 +43,10 @@ app.onError((error, c) => {
   response.headers.set("X-Request-Id", c.var.requestId);
   return response;
 });
+
+/** Hono's own errors (e.g. its JSON validator meeting malformed JSON) in the contract's shape. */
+function fromHttpException(error: HTTPException): ApiError {
+  if (error.status === 413) return new ApiError(413, "payload_too_large", "The request body is too large.");
+  if (error.status === 400) return ApiError.invalidRequest(error.message === "Malformed JSON in request body" ? "The request body is not valid JSON." : "The request is not valid.");
+  return new ApiError(500, "internal_error", "Internal error.");
+}

@@ -188,3 +188,8 @@ function parseCatalog(raw: string | undefined): { value: Catalog } | { problem: 
   if (products.size === 0) return { problem: "lists no products" };
   return { value: products };
 }
+
+/** The values that must never appear in a log line or a response (see log.ts). */
+export function secretsOf(env: Env): (string | undefined)[] {
+  return [env.WECHAT_SECRET, env.WECHATPAY_KEY, env.ADMIN_TOKEN];
+}

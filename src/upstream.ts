@@ -20,6 +20,7 @@ const CODE_BLOCKED = "40226";
 export function loginError(error: unknown, requestId: string): ApiError {
   if (error instanceof WeChatError && error.failure.kind === "business") {
     const code = error.failure.code;
+    log("info", "login_rejected", { requestId, errcode: code });
     if (INVALID_CODE.has(code)) {
       return new ApiError(401, "invalid_code", "The login code is invalid, expired or already used; call wx.login again.");
     }

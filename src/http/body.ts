@@ -1,6 +1,10 @@
-// Reads request bodies under a byte limit that holds whether or not Content-Length is sent,
-// and parses JSON bodies into plain objects. Nothing here trusts the body's contents.
+// Request bodies: the byte limits (enforced by Hono's bodyLimit before anything parses a body, also
+// when a body streams in without Content-Length), the Content-Type rule for JSON, and strict UTF-8.
+import { createMiddleware } from "hono/factory";
+import { bodyLimit } from "hono/body-limit";
+import type { AppEnv } from "../app-env";
 import { ApiError } from "../errors";
+import { notificationReply } from "../wechat/payment-notification";
 
 /** Byte limits per kind of body (documented in README). */
 export const BODY_LIMITS = {
@@ -8,39 +12,36 @@ export const BODY_LIMITS = {
   xml: 16 * 1024,
 } as const;
 
-function tooLarge(limit: number): ApiError {
-  return new ApiError(413, "payload_too_large", `The request body is larger than ${limit} bytes.`);
+/** WeChat's notification webhooks take XML; every other route takes JSON (or nothing). */
+const XML_ROUTES = new Set(["/api/pay/notify", "/api/refund/notify"]);
+
+/** The limit for the request's route; over it → 413 before the body is parsed. */
+export function limitBody() {
+  const json = bodyLimit({ maxSize: BODY_LIMITS.json, onError: () => tooLarge(BODY_LIMITS.json) });
+  // WeChat reads the reply document, not the status: an oversized notification gets FAIL in XML.
+  const xml = bodyLimit({
+    maxSize: BODY_LIMITS.xml,
+    onError: (c) => c.body(notificationReply(false), 413, { "Content-Type": "text/xml; charset=utf-8" }),
+  });
+  return createMiddleware<AppEnv>(function limitBody(c, next) {
+    return (XML_ROUTES.has(c.req.path) ? xml : json)(c, next);
+  });
 }
 
-/**
- * The body's bytes, refused with 413 as soon as more than `limit` arrive: the declared
- * Content-Length is checked first, and a streamed body is cut off while it is read.
- */
-export async function readBodyBytes(request: Request, limit: number): Promise<Uint8Array> {
-  const declared = request.headers.get("Content-Length");
-  if (declared !== null && /^[0-9]+$/.test(declared) && Number(declared) > limit) throw tooLarge(limit);
-  if (request.body === null) return new Uint8Array(0);
+function tooLarge(limit: number): never {
+  throw new ApiError(413, "payload_too_large", `The request body is larger than ${limit} bytes.`);
+}
 
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel().catch(() => undefined);
-      throw tooLarge(limit);
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+
+/** A JSON body must say so: any other (or no) Content-Type → 415. */
+export function requireJsonBody() {
+  return createMiddleware<AppEnv>(async function requireJsonBody(c, next) {
+    if (!JSON_TYPE.test(c.req.header("Content-Type")?.trim() ?? "")) {
+      throw new ApiError(415, "unsupported_media_type", "The request body must be JSON (Content-Type: application/json).");
     }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
+    await next();
+  });
 }
 
 /** Decodes UTF-8 strictly: a body that is not valid UTF-8 is refused rather than mangled. */
@@ -50,28 +51,4 @@ export function decodeUtf8(bytes: Uint8Array): string | null {
   } catch {
     return null;
   }
-}
-
-/**
- * A JSON object body. A Content-Type other than JSON → 415; empty, non-UTF-8, unparseable or
- * non-object JSON → 400. The result has a null prototype, so keys such as `__proto__` are inert.
- */
-export async function readJsonObject(request: Request, limit: number = BODY_LIMITS.json): Promise<Record<string, unknown>> {
-  const type = request.headers.get("Content-Type");
-  if (type !== null && !/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(type.trim())) {
-    throw new ApiError(415, "unsupported_media_type", "The request body must be JSON (Content-Type: application/json).");
-  }
-  const text = decodeUtf8(await readBodyBytes(request, limit));
-  if (text === null) throw ApiError.invalidRequest("The request body is not valid UTF-8.");
-  if (text.trim() === "") throw ApiError.invalidRequest("The request body is empty; a JSON object is required.");
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw ApiError.invalidRequest("The request body is not valid JSON.");
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw ApiError.invalidRequest("The request body must be a JSON object.");
-  }
-  return Object.assign(Object.create(null) as Record<string, unknown>, parsed);
 }

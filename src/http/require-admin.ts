@@ -5,6 +5,7 @@ import type { AppEnv } from "../app-env";
 import { requireConfig } from "../config";
 import { ApiError } from "../errors";
 import { sha256Hex } from "../hash";
+import { log } from "../log";
 
 const BEARER = /^Bearer[ ]+(\S+)\s*$/i;
 
@@ -14,7 +15,10 @@ export function requireAdmin() {
     const { adminToken } = requireConfig(c.env, ["adminToken"]);
     const presented = BEARER.exec(c.req.header("Authorization") ?? "")?.[1];
     if (presented === undefined) throw ApiError.unauthorized("An operator bearer token is required.");
-    if (!(await sameSecret(presented, adminToken))) throw new ApiError(403, "forbidden", "This token is not an operator token.");
+    if (!(await sameSecret(presented, adminToken))) {
+      log("warn", "admin_auth_failed", { path: c.req.path });
+      throw new ApiError(403, "forbidden", "This token is not an operator token.");
+    }
     await next();
   });
 }

@@ -6,7 +6,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { ApiError, toErrorData, type Outcome } from "../errors";
 import type { Env } from "../env";
-import { log } from "../log";
+import { secretsOf } from "../config";
+import { log, withLogContext } from "../log";
 import { upstreamError } from "../upstream";
 import { parseBeijingTime } from "../wechat/beijing-time";
 import { WeChatError } from "../wechat/errors";
@@ -104,7 +105,11 @@ export class OrderObject extends DurableObject<Env> {
   // --- creating and paying -------------------------------------------------------------------
 
   /** Stores a new order, or returns the one already stored under this id (created: false). */
-  async create(input: NewOrder): Promise<{ order: OrderRecord; created: boolean }> {
+  create(input: NewOrder, requestId?: string): Promise<{ order: OrderRecord; created: boolean }> {
+    return this.#logged(requestId, () => this.#create(input));
+  }
+
+  async #create(input: NewOrder): Promise<{ order: OrderRecord; created: boolean }> {
     const existing = this.#read();
     if (existing) return { order: existing, created: false };
     this.#sql.exec(
@@ -114,6 +119,7 @@ export class OrderObject extends DurableObject<Env> {
       input.requestHash, JSON.stringify(input.wechat), input.createdAt, input.expiresAt, input.expiresAt + EXPIRY_GRACE_MS,
     );
     this.#appendHistory(input.createdAt, null, "pending", "api");
+    log("info", "order_created", { orderId: input.id, amount: input.amount });
     // Stored first, then the alarm that will settle the order at its expiry if nothing else does.
     await this.#armAlarm();
     return { order: this.#mustRead(), created: true };
@@ -124,7 +130,11 @@ export class OrderObject extends DurableObject<Env> {
    * order's fixed parameters. A pending order stays pending (without prepay_id) when WeChat fails
    * in a way that a retry can fix; a definitive refusal marks it failed.
    */
-  async preparePayment(requestId?: string): Promise<Outcome<OrderRecord>> {
+  preparePayment(requestId?: string): Promise<Outcome<OrderRecord>> {
+    return this.#logged(requestId, () => this.#preparePayment(requestId));
+  }
+
+  async #preparePayment(requestId?: string): Promise<Outcome<OrderRecord>> {
     const order = this.#read();
     if (!order) return notFound();
     const now = Date.now();
@@ -143,7 +153,11 @@ export class OrderObject extends DurableObject<Env> {
    * The order after asking WeChat about it, if it is pending and was not asked in the last few
    * seconds. A failed query is logged and the stored state returned: reads never fail on WeChat.
    */
-  async refresh(requestId?: string): Promise<OrderRecord | null> {
+  refresh(requestId?: string): Promise<OrderRecord | null> {
+    return this.#logged(requestId, () => this.#refresh(requestId));
+  }
+
+  async #refresh(requestId?: string): Promise<OrderRecord | null> {
     const order = this.#read();
     if (!order || order.status !== "pending") return order;
     const now = Date.now();
@@ -159,7 +173,11 @@ export class OrderObject extends DurableObject<Env> {
   }
 
   /** Closes the order at WeChat, then here. A paid order (even one WeChat reveals as paid now) → 409. */
-  async close(requestId?: string): Promise<Outcome<OrderRecord>> {
+  close(requestId?: string): Promise<Outcome<OrderRecord>> {
+    return this.#logged(requestId, () => this.#close(requestId));
+  }
+
+  async #close(requestId?: string): Promise<Outcome<OrderRecord>> {
     const order = this.#read();
     if (!order) return notFound();
     if (order.status === "closed") return { ok: true, value: order };
@@ -177,7 +195,11 @@ export class OrderObject extends DurableObject<Env> {
    * Records a payment that WeChat has confirmed (the caller verified the notification's sign,
    * appid and mch_id). The amount must equal the order's, to the fen; repeats change nothing.
    */
-  applyPayment(fact: PaymentFact, source: TransitionSource): Outcome<PaymentOutcome> {
+  applyPayment(fact: PaymentFact, source: TransitionSource, requestId?: string): Outcome<PaymentOutcome> {
+    return this.#logged(requestId, () => this.#applyPayment(fact, source));
+  }
+
+  #applyPayment(fact: PaymentFact, source: TransitionSource): Outcome<PaymentOutcome> {
     const order = this.#read();
     if (!order) return notFound();
     if (fact.totalFee !== String(order.amount)) {
@@ -202,6 +224,7 @@ export class OrderObject extends DurableObject<Env> {
       fact.transactionId, paidAt, afterClose ? 1 : 0,
     );
     this.#appendHistory(now, order.status, "paid", source, afterClose ? "paid after the order was closed here: refund it" : undefined);
+    log("info", "order_transition", { orderId: order.id, from: order.status, to: "paid", source });
     if (afterClose) log("warn", "paid_after_close", { orderId: order.id, source });
     return { ok: true, value: "applied" };
   }
@@ -213,7 +236,11 @@ export class OrderObject extends DurableObject<Env> {
    * spacing between refunds of an order allows). The same Idempotency-Key with the same request
    * returns the earlier refund; with another request, 409.
    */
-  async createRefund(input: NewRefund, requestId?: string): Promise<Outcome<{ refund: RefundView; order: OrderRecord; created: boolean }>> {
+  createRefund(input: NewRefund, requestId?: string): Promise<Outcome<{ refund: RefundView; order: OrderRecord; created: boolean }>> {
+    return this.#logged(requestId, () => this.#createRefund(input, requestId));
+  }
+
+  async #createRefund(input: NewRefund, requestId?: string): Promise<Outcome<{ refund: RefundView; order: OrderRecord; created: boolean }>> {
     const order = this.#read();
     if (!order) return notFound();
     if (input.idempotencyKey !== null) {
@@ -235,6 +262,7 @@ export class OrderObject extends DurableObject<Env> {
        VALUES (?, ?, ?, 'queued', ?, ?, ?, ?)`,
       input.id, input.amount, input.reason, input.idempotencyKey, input.requestHash, now, this.#nextRefundSlot(now),
     );
+    log("info", "refund_created", { orderId: order.id, refundId: input.id, amount: input.amount });
     await this.#armAlarm();
     const attempt = await this.#advanceRefund(input.id, this.#wechat());
     const refund = this.#refundRow(input.id);
@@ -250,7 +278,11 @@ export class OrderObject extends DurableObject<Env> {
    * Applies WeChat's decrypted refund notification. It must name a refund of this order with the
    * same amounts; SUCCESS and REFUNDCLOSE are final, CHANGE (refund abnormal) flags the refund.
    */
-  async applyRefundNotice(notice: RefundNotice): Promise<Outcome<"applied" | "repeated">> {
+  applyRefundNotice(notice: RefundNotice, requestId?: string): Promise<Outcome<"applied" | "repeated">> {
+    return this.#logged(requestId, () => this.#applyRefundNotice(notice));
+  }
+
+  async #applyRefundNotice(notice: RefundNotice): Promise<Outcome<"applied" | "repeated">> {
     const order = this.#read();
     if (!order) return notFound();
     const refund = this.#sql.exec<RefundRow>("SELECT * FROM refunds WHERE id = ?", notice.outRefundNo).toArray()[0];
@@ -265,7 +297,11 @@ export class OrderObject extends DurableObject<Env> {
   }
 
   /** Asks WeChat about refunds still in processing (throttled like order queries), for the admin view. */
-  async refreshRefunds(): Promise<void> {
+  refreshRefunds(requestId?: string): Promise<void> {
+    return this.#logged(requestId, () => this.#refreshRefunds());
+  }
+
+  async #refreshRefunds(): Promise<void> {
     const now = Date.now();
     for (const refund of this.#refundRows()) {
       if (refund.status === "processing" && (refund.last_checked_at === null || now - refund.last_checked_at >= QUERY_MIN_INTERVAL_MS)) {
@@ -278,7 +314,11 @@ export class OrderObject extends DurableObject<Env> {
   // --- the alarm: each order keeps its own schedule -------------------------------------------
 
   /** Settles whatever is due: an unpaid order past its expiry, a close left half done, refunds to send or check. */
-  override async alarm(): Promise<void> {
+  override alarm(): Promise<void> {
+    return this.#logged(undefined, () => this.#alarm());
+  }
+
+  async #alarm(): Promise<void> {
     const now = Date.now();
     const order = this.#read();
     if (!order) return;
@@ -381,7 +421,7 @@ export class OrderObject extends DurableObject<Env> {
       throw error;
     }
     if ((result.tradeState === "SUCCESS" || result.tradeState === "REFUND") && result.transactionId !== undefined) {
-      this.applyPayment(
+      this.#applyPayment(
         { transactionId: result.transactionId, totalFee: result.fields.total_fee ?? "", ...(result.timeEnd !== undefined ? { timeEnd: result.timeEnd } : {}) },
         source,
       );
@@ -548,6 +588,11 @@ export class OrderObject extends DurableObject<Env> {
     return last === null || last === undefined ? now : Math.max(now, last + REFUND_LIMITS.spacingMs);
   }
 
+  /** Runs an entry point with its log lines tagged by the request's id (an alarm run gets its own). */
+  #logged<T>(requestId: string | undefined, fn: () => T): T {
+    return withLogContext(requestId ?? `alarm-${crypto.randomUUID()}`, secretsOf(this.env), fn);
+  }
+
   /** A WeChat client with a fresh retry budget: one per incoming request or alarm task. */
   #wechat(): PayClient {
     return budgetedPayClient(this.env);
@@ -563,6 +608,7 @@ export class OrderObject extends DurableObject<Env> {
       this.#sql.exec("UPDATE order_record SET status = ?", to);
       if (to !== "pending") this.#sql.exec("UPDATE order_record SET next_check_at = NULL, close_requested_at = NULL");
       this.#appendHistory(Date.now(), order.status, to, source, note);
+      log("info", "order_transition", { orderId: order.id, from: order.status, to, source });
     }
     return { ok: true, value: this.#mustRead() };
   }

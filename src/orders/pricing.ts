@@ -25,30 +25,21 @@ export const MAX_DESCRIPTION_BYTES = 127;
 
 export type PricingResult = { readonly ok: true; readonly order: PricedOrder } | { readonly ok: false; readonly problem: string };
 
-/** Validates `items` (as received, untrusted) against the catalog and prices them. */
-export function priceItems(items: unknown, catalog: Catalog): PricingResult {
-  if (!Array.isArray(items) || items.length === 0) {
-    return { ok: false, problem: '"items" must be a non-empty array of {"sku", "quantity"}' };
-  }
-  if (items.length > ITEM_LIMITS.maxItems) {
-    return { ok: false, problem: `"items" may list at most ${ITEM_LIMITS.maxItems} products` };
-  }
+/** A requested line: its shape already validated (see http/validation.ts), its sku not yet. */
+export interface RequestedItem {
+  readonly sku: string;
+  readonly quantity: number;
+}
+
+/** Prices requested items with the catalog: every sku must be sold and listed once. */
+export function priceItems(items: readonly RequestedItem[], catalog: Catalog): PricingResult {
   const lines: LineItem[] = [];
   const seen = new Set<string>();
-  for (const [index, item] of items.entries()) {
-    if (typeof item !== "object" || item === null || Array.isArray(item)) {
-      return { ok: false, problem: `items[${index}] must be an object` };
-    }
-    const { sku, quantity } = item as Record<string, unknown>;
-    const product = typeof sku === "string" ? catalog.get(sku) : undefined;
-    if (typeof sku !== "string" || product === undefined) {
-      return { ok: false, problem: `items[${index}].sku is not a product we sell` };
-    }
-    if (seen.has(sku)) return { ok: false, problem: `items[${index}].sku repeats "${sku}"; list each product once` };
+  for (const [index, { sku, quantity }] of items.entries()) {
+    const product = catalog.get(sku);
+    if (product === undefined) return { ok: false, problem: `items[${index}].sku is not a product we sell` };
+    if (seen.has(sku)) return { ok: false, problem: `items[${index}].sku repeats an earlier item; list each product once` };
     seen.add(sku);
-    if (typeof quantity !== "number" || !Number.isInteger(quantity) || quantity < 1 || quantity > ITEM_LIMITS.maxQuantity) {
-      return { ok: false, problem: `items[${index}].quantity must be a whole number from 1 to ${ITEM_LIMITS.maxQuantity}` };
-    }
     lines.push({ sku, name: product.name, quantity, price: product.price });
   }
   // Integer fen throughout: price and quantity are safe integers, so the sum is exact.

@@ -3,27 +3,18 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import { requireConfig } from "../config";
-import { ApiError } from "../errors";
-import { readJsonObject } from "../http/body";
+import { requireJsonBody } from "../http/body";
+import { rateLimit } from "../http/rate-limit";
 import { requireSession } from "../http/require-session";
+import { schemas, valid } from "../http/validation";
 import { SessionStore } from "../sessions/session-store";
 import { loginError, PER_CALL_TIMEOUT_MS, REQUEST_BUDGET_MS } from "../upstream";
 import { code2Session } from "../wechat/login-client";
 import { withRetries } from "../wechat/retry";
 
-// wx.login codes have been seen from 32 to 64 characters; anything far longer is not a code.
-const MAX_CODE_LENGTH = 256;
-
 export const loginRoutes = new Hono<AppEnv>()
-  .post("/api/login", async (c) => {
-    const body = await readJsonObject(c.req.raw);
-    const code = body.code;
-    if (typeof code !== "string" || code.trim() === "") {
-      throw ApiError.invalidRequest('"code" is required: the code from wx.login.');
-    }
-    if (code.length > MAX_CODE_LENGTH || !/^[\x21-\x7e]+$/.test(code)) {
-      throw ApiError.invalidRequest('"code" is not a wx.login code.');
-    }
+  .post("/api/login", rateLimit("login"), requireJsonBody(), valid("json", schemas.login), async (c) => {
+    const { code } = c.req.valid("json");
     const config = requireConfig(c.env, ["appid", "secret", "wechatApiBase", "sessionTtlSeconds"]);
 
     // WeChat's "busy" (-1), 5xx and time-outs are retried within the budget; a failed exchange

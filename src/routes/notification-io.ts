@@ -1,9 +1,8 @@
-// The shared front half of WeChat's notification webhooks: the body read under the XML limit,
+// The shared front half of WeChat's notification webhooks: the body (already limited) read as
 // strict UTF-8, parsed with no DTD; and the reply document WeChat expects, logged without secrets.
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
-import { ApiError } from "../errors";
-import { BODY_LIMITS, decodeUtf8, readBodyBytes } from "../http/body";
+import { decodeUtf8 } from "../http/body";
 import { log } from "../log";
 import { notificationReply } from "../wechat/payment-notification";
 import type { Fields } from "../wechat/sign";
@@ -11,17 +10,11 @@ import { XmlError, parseXml } from "../wechat/xml";
 
 export type ReadNotification =
   | { readonly ok: true; readonly fields: Fields }
-  | { readonly ok: false; readonly status: 400 | 413; readonly reason: string };
+  | { readonly ok: false; readonly status: 400; readonly reason: string };
 
+/** The notification's fields. The body limit was applied before (limitBody in app.ts). */
 export async function readNotification(c: Context<AppEnv>): Promise<ReadNotification> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readBodyBytes(c.req.raw, BODY_LIMITS.xml);
-  } catch (error) {
-    if (error instanceof ApiError) return { ok: false, status: 413, reason: "too_large" };
-    throw error;
-  }
-  const text = decodeUtf8(bytes);
+  const text = decodeUtf8(new Uint8Array(await c.req.arrayBuffer()));
   if (text === null) return { ok: false, status: 400, reason: "not_utf8" };
   try {
     return { ok: true, fields: parseXml(text) };

@@ -5,10 +5,12 @@ import type { AppEnv } from "../app-env";
 import { requireConfig, type Config } from "../config";
 import { ApiError, unwrap } from "../errors";
 import { sha256Hex } from "../hash";
-import { readJsonObject } from "../http/body";
+import { requireJsonBody } from "../http/body";
+import { rateLimit } from "../http/rate-limit";
+import { schemas, valid, validOrderId } from "../http/validation";
 import { clientIp } from "../http/client-ip";
 import { requireSession } from "../http/require-session";
-import { isOrderId, newOrderId } from "../orders/order-id";
+import { newOrderId } from "../orders/order-id";
 import { toOrderView, type OrderRecord } from "../orders/order-record";
 import { orderObject, userOrdersObject } from "../orders/order-store";
 import { priceItems } from "../orders/pricing";
@@ -17,70 +19,68 @@ import { formatBeijingTime } from "../wechat/beijing-time";
 import { buildPaymentParams, type PaymentParams } from "../wechat/payment-params";
 import type { Env } from "../env";
 
-const PAGE_SIZE = { default: 20, max: 50 } as const;
-export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+const PAGE_SIZE = { default: 20 } as const;
 
 export const orderRoutes = new Hono<AppEnv>()
   .use("/api/orders", requireSession())
   .use("/api/orders/*", requireSession())
 
-  .post("/api/orders", async (c) => {
-    const config = requireConfig(c.env, ["appid", "payKey", "signType", "products", "publicBaseUrl", "orderTtlSeconds"]);
-    const idempotencyKey = c.req.header("Idempotency-Key") ?? null;
-    if (idempotencyKey !== null && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-      throw ApiError.invalidRequest("Idempotency-Key must be 1-255 printable ASCII characters.");
-    }
-    const body = await readJsonObject(c.req.raw);
-    const priced = priceItems(body.items, config.products);
-    if (!priced.ok) throw ApiError.invalidRequest(`${priced.problem}.`);
+  .post(
+    "/api/orders",
+    valid("header", schemas.idempotency),
+    requireJsonBody(),
+    valid("json", schemas.createOrder),
+    // Counted once the request is well formed: a malformed one creates nothing.
+    rateLimit("createOrder"),
+    async (c) => {
+      const config = requireConfig(c.env, ["appid", "payKey", "signType", "products", "publicBaseUrl", "orderTtlSeconds"]);
+      const idempotencyKey = c.req.valid("header")["idempotency-key"] ?? null;
+      const priced = priceItems(c.req.valid("json").items, config.products);
+      if (!priced.ok) throw ApiError.invalidRequest(`${priced.problem}.`);
 
-    const { openid } = c.var.session;
-    const now = Date.now();
-    // What makes two requests "the same" for an Idempotency-Key: the products and quantities.
-    const requestHash = await sha256Hex(JSON.stringify(priced.order.items.map((i) => [i.sku, i.quantity])));
-    const reservation = await userOrdersObject(c.env, openid).reserve({
-      orderId: newOrderId(now),
-      createdAt: now,
-      requestHash,
-      idempotencyKey,
-    });
-    if (reservation.kind === "conflict") {
-      throw new ApiError(409, "invalid_state", "This Idempotency-Key was already used with a different request.");
-    }
+      const { openid } = c.var.session;
+      const now = Date.now();
+      // What makes two requests "the same" for an Idempotency-Key: the products and quantities.
+      const requestHash = await sha256Hex(JSON.stringify(priced.order.items.map((i) => [i.sku, i.quantity])));
+      const reservation = await userOrdersObject(c.env, openid).reserve({
+        orderId: newOrderId(now),
+        createdAt: now,
+        requestHash,
+        idempotencyKey,
+      });
+      if (reservation.kind === "conflict") {
+        throw new ApiError(409, "invalid_state", "This Idempotency-Key was already used with a different request.");
+      }
 
-    const expiresAt = now + config.orderTtlSeconds * 1000;
-    const stub = orderObject(c.env, reservation.orderId);
-    // Stored before WeChat is called: a failure below leaves a pending order that /pay can finish.
-    await stub.create({
-      id: reservation.orderId,
-      openid,
-      amount: priced.order.amount,
-      description: priced.order.description,
-      items: priced.order.items,
-      requestHash,
-      createdAt: now,
-      expiresAt,
-      wechat: {
-        body: priced.order.description,
-        totalFee: priced.order.amount,
+      const expiresAt = now + config.orderTtlSeconds * 1000;
+      const stub = orderObject(c.env, reservation.orderId);
+      // Stored before WeChat is called: a failure below leaves a pending order that /pay can finish.
+      await stub.create({
+        id: reservation.orderId,
         openid,
-        spbillCreateIp: clientIp(c.req.raw),
-        notifyUrl: `${config.publicBaseUrl}/api/pay/notify`,
-        timeStart: formatBeijingTime(now),
-        timeExpire: formatBeijingTime(expiresAt),
-      },
-    });
-    const order = unwrap(await stub.preparePayment(c.var.requestId));
-    return c.json({ order: toOrderView(order), payment: await paymentFor(order, config) }, 201);
-  })
+        amount: priced.order.amount,
+        description: priced.order.description,
+        items: priced.order.items,
+        requestHash,
+        createdAt: now,
+        expiresAt,
+        wechat: {
+          body: priced.order.description,
+          totalFee: priced.order.amount,
+          openid,
+          spbillCreateIp: clientIp(c.req.raw),
+          notifyUrl: `${config.publicBaseUrl}/api/pay/notify`,
+          timeStart: formatBeijingTime(now),
+          timeExpire: formatBeijingTime(expiresAt),
+        },
+      }, c.var.requestId);
+      const order = unwrap(await stub.preparePayment(c.var.requestId));
+      return c.json({ order: toOrderView(order), payment: await paymentFor(order, config) }, 201);
+    },
+  )
 
-  .get("/api/orders", async (c) => {
-    const limitParam = c.req.query("limit");
-    const limit = limitParam === undefined ? PAGE_SIZE.default : Number(limitParam);
-    if (!Number.isInteger(limit) || limit < 1 || limit > PAGE_SIZE.max || !/^[0-9]+$/.test(limitParam ?? "1")) {
-      throw ApiError.invalidRequest(`limit must be a whole number from 1 to ${PAGE_SIZE.max}.`);
-    }
-    const cursor = c.req.query("cursor") ?? null;
+  .get("/api/orders", valid("query", schemas.orderList), async (c) => {
+    const { limit = PAGE_SIZE.default, cursor = null } = c.req.valid("query");
     if (cursor !== null && decodeCursor(cursor) === null) throw ApiError.invalidRequest("cursor is not one we issued.");
     const page = await userOrdersObject(c.env, c.var.session.openid).list(limit, cursor);
     const orders = await Promise.all(page.orderIds.map((id) => orderObject(c.env, id).read()));
@@ -90,29 +90,28 @@ export const orderRoutes = new Hono<AppEnv>()
     });
   })
 
-  .get("/api/orders/:id", async (c) => {
-    const stub = await ownOrder(c.env, c.req.param("id"), c.var.session.openid);
+  .get("/api/orders/:id", validOrderId(), async (c) => {
+    const stub = await ownOrder(c.env, c.req.valid("param").id, c.var.session.openid);
     const order = await stub.refresh(c.var.requestId);
     if (order === null) throw ApiError.notFound("No such order.");
     return c.json({ order: toOrderView(order) });
   })
 
-  .post("/api/orders/:id/pay", async (c) => {
+  .post("/api/orders/:id/pay", validOrderId(), async (c) => {
     const config = requireConfig(c.env, ["appid", "payKey", "signType"]);
-    const stub = await ownOrder(c.env, c.req.param("id"), c.var.session.openid);
+    const stub = await ownOrder(c.env, c.req.valid("param").id, c.var.session.openid);
     const order = unwrap(await stub.preparePayment(c.var.requestId));
     return c.json({ order: toOrderView(order), payment: await paymentFor(order, config) });
   })
 
-  .post("/api/orders/:id/close", async (c) => {
-    const stub = await ownOrder(c.env, c.req.param("id"), c.var.session.openid);
+  .post("/api/orders/:id/close", validOrderId(), async (c) => {
+    const stub = await ownOrder(c.env, c.req.valid("param").id, c.var.session.openid);
     const order = unwrap(await stub.close(c.var.requestId));
     return c.json({ order: toOrderView(order) });
   });
 
 /** The order's object, once we know the caller placed the order: 404 if unknown, 403 if another user's. */
 async function ownOrder(env: Env, id: string, openid: string) {
-  if (!isOrderId(id)) throw ApiError.notFound("No such order.");
   const stub = orderObject(env, id);
   const order = await stub.read();
   if (order === null) throw ApiError.notFound("No such order.");

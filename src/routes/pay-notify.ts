@@ -29,6 +29,7 @@ export const payNotifyRoutes = new Hono<AppEnv>().post("/api/pay/notify", async 
     outcome = await orderObject(c.env, payment.outTradeNo).applyPayment(
       { transactionId: payment.transactionId, totalFee: payment.totalFee, ...(payment.timeEnd !== undefined ? { timeEnd: payment.timeEnd } : {}) },
       "notify",
+      c.var.requestId,
     );
   } catch {
     // Not stored, so not acknowledged: WeChat will deliver it again.

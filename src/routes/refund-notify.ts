@@ -23,7 +23,7 @@ export const refundNotifyRoutes = new Hono<AppEnv>().post("/api/refund/notify", 
 
   let outcome;
   try {
-    outcome = await orderObject(c.env, notice.outTradeNo).applyRefundNotice(notice);
+    outcome = await orderObject(c.env, notice.outTradeNo).applyRefundNotice(notice, c.var.requestId);
   } catch {
     return reply(false, 500, "storage_failed");
   }

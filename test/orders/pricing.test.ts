@@ -26,8 +26,15 @@ describe("priceItems", () => {
   });
 
   it("takes the price from the catalog even when the item carries one", () => {
-    const result = priceItems([{ sku: "a", quantity: 1, price: 1, amount: 1 }], catalog);
+    const fromClient = { sku: "a", quantity: 1, price: 1, amount: 1 };
+    const result = priceItems([fromClient], catalog);
     expect(result.ok && result.order.amount).toBe(980);
+  });
+
+  it("refuses skus that are not sold, including inherited property names", () => {
+    for (const sku of ["zz", "__proto__", "constructor", "toString"]) {
+      expect(priceItems([{ sku, quantity: 1 }], catalog)).toMatchObject({ ok: false });
+    }
   });
 
   it("cuts a description to 127 UTF-8 bytes without splitting a character", () => {

@@ -65,9 +65,12 @@ export function startHarness(options: { env?: Env } = {}): Harness {
     return sim.fetch(request);
   });
 
+  // Each rig is its own client address, so that per-address rate limits never couple two tests.
+  const clientAddress = `203.0.${Math.floor(Math.random() * 256)}.${1 + Math.floor(Math.random() * 254)}`;
   const call: Harness["call"] = (path, init = {}) => {
     const { json, token, ...rest } = init;
     const headers = new Headers(rest.headers);
+    if (!headers.has("CF-Connecting-IP")) headers.set("CF-Connecting-IP", clientAddress);
     if (json !== undefined) headers.set("Content-Type", "application/json");
     if (token !== undefined) headers.set("Authorization", `Bearer ${token}`);
     return callService(
