@@ -1,0 +1,255 @@
+// Renders BENCHMARKS.md from bench/results/latest.json. `node bench/report.mjs` re-renders it
+// without measuring again; bench/run.mjs calls renderReport() after a run.
+import { readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const OPS = {
+  signMd5: "canonical sign string + MD5 (17 notification fields)",
+  signHmacSha256: "canonical sign string + HMAC-SHA256 (same fields)",
+  parseXml: "XML parse of a payment notification (18 fields, CDATA, ~700 bytes)",
+  buildXml: "XML build of a unifiedorder request (14 fields)",
+  verifyNotification: "full notification verification (parse + envelope + HMAC-SHA256 sign check)",
+};
+const IMPLS = ["ours", "tenpay", "wechatpay-axios-plugin"];
+
+export function renderReport(r) {
+  const m = r.machine;
+  const node = r.micro.node;
+  const wd = r.micro.workerd;
+  const e = r.endToEnd;
+  const out = [];
+  const p = (line = "") => out.push(line);
+
+  p("# Benchmarks");
+  p();
+  p(`Produced by \`npm run bench\` (bench/run.mjs) on ${r.generatedAt.slice(0, 10)} (${r.generatedAt}), in ${r.durationS} s; ` +
+    `the raw figures are in [bench/results/latest.json](bench/results/latest.json) and this file is rendered from them by bench/report.mjs.`);
+  if (r.quick) p("\n> **BENCH_QUICK=1 run: shortened runs, for trying the harness only. These are not the figures to quote.**");
+  p();
+  p(`Code measured: ${r.source.kind === "git" ? `commit ${r.source.commit} (\`BENCH_REF=${r.source.ref}\`)` : `the working tree at ${r.source.commit}${r.source.uncommittedChanges ? " **with uncommitted changes in src/ or sim/**" : ""}`}, ` +
+    "copied to a temporary folder at the start so that every figure of the run is of the same code.");
+  p();
+  p("| machine | |");
+  p("|---|---|");
+  p(`| cores (\`nproc\`) | ${m.nproc} |`);
+  p(`| CPU (/proc/cpuinfo) | ${m.cpuModel} |`);
+  p(`| memory | ${m.memoryGiB} GiB |`);
+  p(`| Node | ${m.node} |`);
+  p(`| workerd | ${m.workerd} (npm workerd ${m.workerdPackage}), wrangler ${m.wrangler}, miniflare ${m.miniflare} |`);
+  p(`| load generator | autocannon ${m.autocannon}, in the same Node process as the orchestration, on the same 2 cores |`);
+  p(`| compared packages | tenpay ${m.tenpay}, wechatpay-axios-plugin ${m.wechatpayAxiosPlugin} |`);
+  p(`| load average at start / before end-to-end | ${m.loadAverageAtStart.join(" ")} / ${m.loadAverageBeforeEndToEnd.join(" ")} |`);
+  const other = Object.entries(m.otherLoad ?? {}).filter(([name]) => name !== "setup");
+  if (other.length) {
+    p(`| CPU used by other processes during the run, mean (peak) cores | ${other.map(([name, l]) => `${name}: ${l.meanCores} (${l.peakCores})`).join("; ")} |`);
+  }
+  p();
+  p("Everything shares the machine's cores: the load generator, wrangler's Node processes and the workerd processes. Other work on the " +
+    "machine (the last row: all CPU time of the system minus this benchmark's processes, sampled every 500 ms) makes every figure lower " +
+    "and noisier; compare runs only when that row is near 0 in both.");
+  // The bundle size does not depend on load, so its phase does not make a run noisy.
+  const busiest = Math.max(0, ...other.filter(([name]) => name !== "bundle size").map(([, l]) => l.meanCores));
+  if (busiest >= 0.2) {
+    p();
+    p(`> **Noisy run:** other processes used ${busiest} cores on average in at least one phase (of ${m.nproc}). Treat absolute figures as low; ratios measured in the same run (ours ÷ theirs, share of the trivial Worker) hold up better.`);
+  }
+  p();
+
+  p("## Targets (from the issue)");
+  p();
+  p("| target | measured | |");
+  p("|---|---|---|");
+  for (const t of r.targets) p(`| ${t.name} | ${t.actual} | ${t.met ? "met" : "**not met**"} |`);
+  p();
+
+  p("## 1. Protocol micro-benchmarks");
+  p();
+  p(`Each operation, for each implementation: a warm-up of ${node.warmupMs} ms, then ${node.runs} runs of ${node.runMs} ms each, interleaved ` +
+    "(run *k* of every implementation before run *k+1* of any). A run counts completed operations back to back (async ones awaited one at a " +
+    "time, sync ones called without a promise). The figure is the **median** ops/s of the runs. " +
+    "Before timing, every implementation must produce the same MD5 and HMAC-SHA256 signs and parse the same fields, and each must refuse " +
+    "a notification whose amount was altered.");
+  p();
+  p("Ours is src/wechat bundled by esbuild (bench/protocol/ours.ts): `sign()` (async: spark-md5, or WebCrypto `importKey` + `sign` for HMAC), " +
+    "`parseXml()` (fast-xml-parser with its validator, plus our flat-document checks), `buildXml()`, and `verifyPaymentNotification(parseXml(xml), trust)`. " +
+    "tenpay: `Payment#_getSign`, `util.parseXML` / `util.buildXML` (xml2js), and `Payment#_parse(xml, \"middleware_pay\")` (its notification middleware's " +
+    "check: parse, return/result codes, appid, mch_id, sign). wechatpay-axios-plugin: `Hash.sign`, `Transformer.toObject` / `toXml` (fast-xml-parser), " +
+    "and `toObject` + appid/mch_id comparison + its v2 response `verifier` (return/result codes, sign, `Hash.equals`).");
+  p();
+  p(`### In Node ${node.node}`);
+  p();
+  p("| operation | ours ops/s | tenpay ops/s | wechatpay-axios-plugin ops/s | ours ÷ tenpay | ours ÷ wechatpay-axios-plugin |");
+  p("|---|---|---|---|---|---|");
+  for (const [op, byImpl] of Object.entries(node.ops)) {
+    const cells = IMPLS.map((impl) => (byImpl[impl] ? rate(byImpl[impl]) : "–"));
+    const ratio = (impl) => {
+      const paired = node.pairedRatios?.[op]?.[impl];
+      return paired ? `${paired.median.toFixed(2)}× (${paired.min.toFixed(2)}–${paired.max.toFixed(2)})` : "–";
+    };
+    p(`| ${OPS[op] ?? op} | ${cells.join(" | ")} | ${ratio("tenpay")} | ${ratio("wechatpay-axios-plugin")} |`);
+  }
+  p();
+  p("Rates: median ops/s (± half the spread, i.e. (max − min) / 2 / median). Ratios: the median of the per-run ratios ours ÷ theirs " +
+    "(run *k* of both ran back to back), with their min–max; above 1× means ours is faster.");
+  p();
+  p("### Inside workerd");
+  p();
+  p(`The same operations of ours in a bench Worker (bench/protocol/worker.ts, bundled by esbuild) run by Miniflare ${m.miniflare} (${m.workerd}); ` +
+    `each run is one request that loops for ${wd.runMs} ms by workerd's own \`performance.now()\` (a millisecond clock here, so ` +
+    "each timing is long enough for its resolution not to matter; the request's wall time seen from Node is recorded as a check). The packages are Node libraries and are not run in workerd; " +
+    "the last column compares ours in workerd with the faster package in Node, which is how they would actually be deployed.");
+  p();
+  p("| operation | ours in workerd ops/s | ours in Node ops/s | workerd ÷ Node | ours in workerd ÷ faster package in Node |");
+  p("|---|---|---|---|---|");
+  for (const op of Object.keys(node.ops)) {
+    const w = wd.ops[op];
+    const n = node.ops[op];
+    const best = Math.max(...Object.entries(n).filter(([k]) => k !== "ours").map(([, v]) => v.median));
+    p(`| ${op} | ${rate(w)} | ${rate(n.ours)} | ${(w.median / n.ours.median).toFixed(2)}× | ${(w.median / best).toFixed(2)}× |`);
+  }
+  p();
+  const sp = wd.ops["md5.sparkMd5"];
+  const sd = wd.ops["md5.subtleDigest"];
+  const sc = wd.ops["md5.subtleDigestConcurrent"];
+  p("### MD5 inside workerd: spark-md5 or `crypto.subtle.digest('MD5')`");
+  p();
+  p("The message is the canonical sign string of the notification fields (with `&key=…`), as `sign()` hashes it.");
+  p();
+  p("| MD5 of the sign string | ops/s | µs per op |");
+  p("|---|---|---|");
+  p(`| spark-md5 \`ArrayBuffer.hash\` (sync; what sign.ts uses) | ${rate(sp)} | ${us(sp.median)} |`);
+  p(`| \`crypto.subtle.digest("MD5")\`, awaited one at a time | ${rate(sd)} | ${us(sd.median)} |`);
+  p(`| \`crypto.subtle.digest("MD5")\`, 64 in flight, counted per digest | ${rate(sc)} | ${us(sc.median)} |`);
+  const [fast, slow, fastName, slowName] = sp.median >= sd.median ? [sp, sd, "spark-md5", "crypto.subtle.digest"] : [sd, sp, "crypto.subtle.digest", "spark-md5"];
+  const clear = fast.min > slow.max;
+  p();
+  p(clear
+    ? `Where it runs (workerd), **${fastName}** is faster per operation: ${(fast.median / slow.median).toFixed(2)}× ${slowName} (sequential; every run of one beat every run of the other).`
+    : `Where it runs (workerd), **neither is clearly faster**: ${fastName} leads by ${((fast.median / slow.median - 1) * 100).toFixed(1)} % at the median, ` +
+      "within the runs' spread (their ranges overlap). The digest itself is a small part of a sign: compare µs per op here with signMd5 above " +
+      `(${us(wd.ops.signMd5.median)} µs for the whole MD5 sign inside workerd).`);
+  p();
+  const hi = wd.ops["hmac.importKeyPerCall"];
+  const hr = wd.ops["hmac.reusedKey"];
+  if (hi && hr) {
+    p("Diagnostic, HMAC-SHA256 of the same message in workerd: `importKey` + `sign` per call (what sign.ts does) " +
+      `${rate(hi)} ops/s against a reused CryptoKey ${rate(hr)} ops/s (${(hr.median / hi.median).toFixed(2)}×).`);
+    p();
+  }
+
+  p("## 2. End to end");
+  p();
+  p("The simulator and the service run as `npm run dev` runs them: two `wrangler dev` processes " +
+    `(simulator \`-c sim/wrangler.toml --port ${e.ports.simulator}\`, service \`--env local --port ${e.ports.service}\`, both \`--ip 127.0.0.1\`, ` +
+    `each with its own \`--persist-to\` folder under a temporary directory), plus the trivial Worker (bench/trivial-worker/, a constant answer) as a third ` +
+    `\`wrangler dev\` on :${e.ports.trivial}. autocannon drives them over loopback with ${e.connections} connections, no pipelining. ` +
+    `Duration-bounded runs last ${e.durationS} s after a warm-up; the notification runs are bounded by their number of distinct requests.`);
+  p();
+  p(`- **trivial Worker**: \`POST /\` with a ~1 KB XML body (the size of a notification), answered with a constant.`);
+  p(`- **login**: \`POST /api/login\`, each request with a distinct code minted beforehand by \`POST /__sim/login-codes\` (${e.login.codesMinted} minted; pool exhausted: ${e.login.codePoolExhausted ? "**yes**" : "no"}) ` +
+    "and its own \`CF-Connecting-IP\` (many phones, so the per-address login rate limit is checked but never reached). Includes the service's code2session call to the simulator and the KV write.");
+  p(`- **create order**: \`POST /api/orders\` with a bearer token (${e.users ?? 20} users, round robin, each staying under the per-user order rate limit), each a new order: Durable Object writes, unifiedorder at the simulator, paySign.`);
+  p(`- **payment notification**: ${e.notify.checks.distinctOrders} orders created in the order runs, each paid at the simulator with \`{"deliver": false}\`, ` +
+    "its notification signed with the local merchant key by src/wechat (sign.ts, xml.ts) and POSTed once to `/api/pay/notify`.");
+  p(`- **storm**: ${e.storm.requests} copies of one order's notification, ${e.storm.connections} connections.`);
+  p();
+  const restarts = Object.entries(e.workerRestarts ?? {}).filter(([, n]) => n > 0);
+  if (restarts.length) {
+    p(`> **wrangler dev restarted ${restarts.map(([w, n]) => `the ${w} ${n}×`).join(", ")} during this run** (a file it watches changed): ` +
+      "the figures below are suspect; run again on a quiet tree.");
+    p();
+  }
+  p("| run | requests | req/s | per-second windows: median (min–max) | share of trivial | p50 ms | p99 ms | errors | service workerd CPU ms/req | same minus the trivial Worker's | + proxy workerd | + wrangler (Node) | simulator workerds |");
+  p("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+  const baseline = e.trivial.cpuMsPerRequest.trivial.worker;
+  for (const [key, label] of [["trivial", "trivial Worker (ceiling)"], ["login", "login"], ["createOrder", "create order"], ["notify", "payment notification"], ["storm", "duplicate storm"]]) {
+    const x = e[key];
+    const own = x.cpuMsPerRequest[x.target];
+    const sim = key === "trivial" ? "–" : ms(x.cpuMsPerRequest.sim.worker + x.cpuMsPerRequest.sim.proxy);
+    const net = key === "trivial" ? "–" : ms(own.worker - baseline);
+    p(`| ${label} | ${x.requests} | ${x.rps} | ${windows(x.rpsPerSecond)} | ${key === "trivial" ? "100 %" : `${((x.rps / e.trivial.rps) * 100).toFixed(1)} %`} | ${x.latencyMs.p50} | ${x.latencyMs.p99} | ${x.errors} | ${ms(own.worker)} | ${net} | ${ms(own.proxy)} | ${ms(own.wrangler)} | ${sim} |`);
+  }
+  p();
+  p("req/s is requests answered ÷ time from the start to the last answer; the windows column gives the spread over the run's whole seconds " +
+    "(runs bounded by a number of requests may last only a few seconds). Latency is autocannon's, per request, in ms.");
+  p();
+  p("CPU per request is the CPU time (utime + stime from /proc/<pid>/stat, 10 ms ticks) that a process used during the run, divided by the " +
+    "requests answered. **It includes the runtime's own overhead** (HTTP parsing, the isolate, SQLite for Durable Objects, local KV, the " +
+    "inspector), not only our code. *service workerd* is the workerd process that runs the Worker (for the trivial row, the trivial Worker's); " +
+    "under `wrangler dev` a second workerd process (the proxy that owns the port) forwards every request to it and relays the inspector's " +
+    "network events for it, and wrangler's Node process logs every request (its debug log records each request's inspector events): both " +
+    "columns are dev-server overhead that production does not have. *Same minus the trivial Worker's* subtracts " +
+    "the trivial Worker's own figure from the same setup, as a rough estimate of what our code and its storage cost on top of the runtime " +
+    "(rough: the two ran at different request rates). The simulator's CPU (its workerd processes) is shown for the runs that call it.");
+  p();
+  const c = e.storm.checks;
+  p("Duplicate storm checks, after the run:");
+  p();
+  p(`- order status by \`GET /api/orders/:id\` (owner's token): **${c.orderStatus}**, transaction id as notified: ${c.transactionIdMatches ? "yes" : "**no**"}`);
+  p(`- paid transitions in the order's history: ${c.paidTransitionsInHistory === null ? `– (${c.historyFrom})` : `**${c.paidTransitionsInHistory}** (${c.historyFrom})`}`);
+  p(`- the service's \`pay_notify_accepted\` log lines for the order: ${c.logApplied} \`applied\`, ${c.logRepeated} \`repeated\``);
+  p(`- response codes: ${Object.entries(e.storm.statuses).map(([s, n]) => `${n}× ${s}`).join(", ")}; errors (anything but 200 with return_code SUCCESS, socket errors, timeouts): **${e.storm.errors}**`);
+  p(`- verdict: ${c.exactlyOnePaidTransition && e.storm.errors === 0 ? "exactly one paid transition, no errors" : "**FAILED**"}`);
+  p();
+  p(`Notification run checks: ${e.notify.checks.appliedExactlyOnceInLog} of ${e.notify.checks.distinctOrders} orders logged \`applied\` exactly once; ` +
+    `sampled orders paid by \`GET /api/orders/:id\`: ${e.notify.checks.sampledPaid}. While preparing, the simulator answered ` +
+    `${e.notify.checks.simulatorRetries ?? 0} \`/pay\` call(s) with 503 (each retried once; the run checks afterwards that the simulator still knows the orders).`);
+  p();
+
+  p("## 3. Bundle size");
+  p();
+  p(`\`${r.bundle.command}\`: ${r.bundle.rawBytes.toLocaleString("en")} bytes raw, ${r.bundle.gzipBytes.toLocaleString("en")} bytes gzip (${r.bundle.gzip})` +
+    (r.bundle.wranglerReported ? `; wrangler reports ${r.bundle.wranglerReported.total} / gzip ${r.bundle.wranglerReported.gzip}.` : "."));
+  p();
+  p("| file | raw bytes | gzip bytes |");
+  p("|---|---|---|");
+  for (const f of r.bundle.files) p(`| ${f.file} | ${f.rawBytes.toLocaleString("en")} | ${f.gzipBytes.toLocaleString("en")} |`);
+  p();
+
+  p("## Reproducing");
+  p();
+  p("```sh");
+  p("npm run bench                  # about 3-4 minutes; needs ports 8787-8789 free (otherwise it picks free ones)");
+  p("BENCH_REF=HEAD npm run bench   # measure a commit instead of the working tree");
+  p("node bench/report.mjs          # re-render this file from bench/results/latest.json");
+  p("node bench/profile.mjs         # CPU profile of our protocol ops in Node: bench/results/profile.md");
+  p("node --experimental-websocket bench/profile-worker.mjs   # the service's isolate profiled per endpoint: bench/results/profile-worker.md");
+  p("TMPDIR=/dev/shm npm run bench  # the same with local KV / Durable Object storage in memory instead of on disk");
+  p("```");
+  p();
+  p("The run stops itself after 285 s, and stops every process it started (wrangler, workerd, esbuild) on success, error or Ctrl-C.");
+  p();
+  return out.join("\n");
+}
+
+function rate(s) {
+  return `${fmtInt(s.median)} (±${(s.spreadPct / 2).toFixed(1)} %)`;
+}
+
+function windows(counts) {
+  if (!counts || counts.length === 0) return "–";
+  const sorted = [...counts].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return `${median} (${sorted[0]}–${sorted[sorted.length - 1]}), ${counts.length} s`;
+}
+
+function fmtInt(v) {
+  return Math.round(v).toLocaleString("en");
+}
+
+function us(opsPerSecond) {
+  return (1e6 / opsPerSecond).toFixed(2);
+}
+
+function ms(v) {
+  return v === null || v === undefined ? "–" : v.toFixed(3);
+}
+
+if (import.meta.url === (await import("node:url")).pathToFileURL(process.argv[1] ?? "").href) {
+  const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+  const results = JSON.parse(readFileSync(join(root, "bench/results/latest.json"), "utf8"));
+  writeFileSync(join(root, "BENCHMARKS.md"), renderReport(results));
+  console.log("wrote BENCHMARKS.md");
+}
