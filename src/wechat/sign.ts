@@ -73,16 +73,31 @@ export async function verifySign(fields: LooseFields, key: string, accepted: rea
 
 /** Lower-case hex MD5 of `bytes` (also the AES key derivation of refund notifications, see refund-notification.ts). */
 export function md5Hex(bytes: Uint8Array): string {
-  // spark-md5 hashes an ArrayBuffer; copy the exact byte range so a view onto a larger buffer is never hashed whole.
-  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  // spark-md5 hashes a whole ArrayBuffer: a view onto part of a larger buffer is copied to its exact range
+  // first; a view of a whole buffer (what TextEncoder returns) is hashed without a copy.
+  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+  const buffer = (whole ? bytes.buffer : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)) as ArrayBuffer;
   return SparkMD5.ArrayBuffer.hash(buffer);
 }
 
+// Importing a key costs more than the HMAC itself; a service signs with one or two keys, so keep them.
+const MAX_CACHED_KEYS = 8;
+const hmacKeys = new Map<string, Promise<CryptoKey>>();
+
+function hmacKey(key: string): Promise<CryptoKey> {
+  let cached = hmacKeys.get(key);
+  if (cached === undefined) {
+    if (hmacKeys.size >= MAX_CACHED_KEYS) hmacKeys.clear();
+    cached = crypto.subtle.importKey("raw", encoder.encode(key), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    // A failed import is not remembered.
+    cached.catch(() => hmacKeys.delete(key));
+    hmacKeys.set(key, cached);
+  }
+  return cached;
+}
+
 async function hmacSha256Hex(key: string, message: string): Promise<string> {
-  const cryptoKey = await crypto.subtle.importKey("raw", encoder.encode(key), { name: "HMAC", hash: "SHA-256" }, false, [
-    "sign",
-  ]);
-  const mac = await crypto.subtle.sign("HMAC", cryptoKey, encoder.encode(message));
+  const mac = await crypto.subtle.sign("HMAC", await hmacKey(key), encoder.encode(message));
   return toHex(new Uint8Array(mac));
 }
 
