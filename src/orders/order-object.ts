@@ -104,14 +104,20 @@ export class OrderObject extends DurableObject<Env> {
 
   // --- creating and paying -------------------------------------------------------------------
 
-  /** Stores a new order, or returns the one already stored under this id (created: false). */
-  create(input: NewOrder, requestId?: string): Promise<{ order: OrderRecord; created: boolean }> {
-    return this.#logged(requestId, () => this.#create(input));
+  /**
+   * Stores a new order (or keeps the one already stored under this id, for an Idempotency-Key
+   * replay), then prepares its payment as preparePayment() does: one round trip to the object.
+   */
+  createAndPrepare(input: NewOrder, requestId?: string): Promise<Outcome<OrderRecord>> {
+    return this.#logged(requestId, async () => {
+      await this.#create(input);
+      return this.#preparePayment(requestId);
+    });
   }
 
-  async #create(input: NewOrder): Promise<{ order: OrderRecord; created: boolean }> {
-    const existing = this.#read();
-    if (existing) return { order: existing, created: false };
+  /** Stores a new order; an order already stored under this id is kept as it is. */
+  async #create(input: NewOrder): Promise<void> {
+    if (this.#read()) return;
     this.#sql.exec(
       `INSERT INTO order_record (singleton, id, openid, status, amount, description, items, request_hash,
          wechat_params, created_at, expires_at, next_check_at) VALUES (1, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -122,7 +128,6 @@ export class OrderObject extends DurableObject<Env> {
     log("info", "order_created", { orderId: input.id, amount: input.amount });
     // Stored first, then the alarm that will settle the order at its expiry if nothing else does.
     await this.#armAlarm();
-    return { order: this.#mustRead(), created: true };
   }
 
   /**
@@ -565,6 +570,7 @@ export class OrderObject extends DurableObject<Env> {
       return true;
     }
     if (wechatStatus === "REFUNDCLOSE" || wechatStatus === "FAIL" || wechatStatus === "REFUSED") {
+      log("warn", "refund_failed", { refundId: id, source, failure: failure ?? wechatStatus });
       this.#sql.exec(
         "UPDATE refunds SET status = 'failed', failure = ?, finished_at = ?, next_attempt_at = NULL WHERE id = ?",
         failure ?? wechatStatus, now, id,

@@ -33,11 +33,10 @@ type LogFields = Record<string, string | number | boolean | null | undefined>;
  */
 export function replyToNotification(c: Context<AppEnv>, webhook: string) {
   return (acknowledged: boolean, status: 200 | 400 | 413 | 500 | 503, reason?: string, fields: LogFields = {}): Response => {
-    log(acknowledged ? "info" : "warn", acknowledged ? `${webhook}_accepted` : `${webhook}_rejected`, {
-      requestId: c.var.requestId,
-      reason,
-      ...fields,
-    });
+    // An accepted notification is logged where it changed something (the order object's transition
+    // line); repeats, which WeChat sends by design, change nothing and write nothing.
+    if (!acknowledged) log("warn", `${webhook}_rejected`, { reason, ...fields });
+    else if (reason !== undefined) log("info", `${webhook}_accepted`, { reason, ...fields });
     return c.body(notificationReply(acknowledged), status, { "Content-Type": "text/xml; charset=utf-8" });
   };
 }

@@ -55,7 +55,7 @@ export const orderRoutes = new Hono<AppEnv>()
       const expiresAt = now + config.orderTtlSeconds * 1000;
       const stub = orderObject(c.env, reservation.orderId);
       // Stored before WeChat is called: a failure below leaves a pending order that /pay can finish.
-      await stub.create({
+      const prepared = await stub.createAndPrepare({
         id: reservation.orderId,
         openid,
         amount: priced.order.amount,
@@ -74,7 +74,7 @@ export const orderRoutes = new Hono<AppEnv>()
           timeExpire: formatBeijingTime(expiresAt),
         },
       }, c.var.requestId);
-      const order = unwrap(await stub.preparePayment(c.var.requestId));
+      const order = unwrap(prepared);
       return c.json({ order: toOrderView(order), payment: await paymentFor(order, config) }, 201);
     },
   )

@@ -39,5 +39,5 @@ export const payNotifyRoutes = new Hono<AppEnv>().post("/api/pay/notify", async 
     const reason = outcome.error.status === 404 ? "unknown_order" : outcome.error.code === "invalid_request" ? "amount_mismatch" : "illegal_transition";
     return reply(false, 400, reason);
   }
-  return reply(true, 200, undefined, { orderId: payment.outTradeNo, outcome: outcome.value });
+  return reply(true, 200);
 });

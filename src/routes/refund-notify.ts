@@ -28,5 +28,5 @@ export const refundNotifyRoutes = new Hono<AppEnv>().post("/api/refund/notify", 
     return reply(false, 500, "storage_failed");
   }
   if (!outcome.ok) return reply(false, 400, outcome.error.status === 404 ? "unknown_refund" : "amount_mismatch");
-  return reply(true, 200, undefined, { orderId: notice.outTradeNo, outcome: outcome.value });
+  return reply(true, 200);
 });
