@@ -188,11 +188,11 @@ export function renderReport(r) {
   p();
   p(`- order status by \`GET /api/orders/:id\` (owner's token): **${c.orderStatus}**, transaction id as notified: ${c.transactionIdMatches ? "yes" : "**no**"}`);
   p(`- paid transitions in the order's history: ${c.paidTransitionsInHistory === null ? `– (${c.historyFrom})` : `**${c.paidTransitionsInHistory}** (${c.historyFrom})`}`);
-  p(`- the service's \`pay_notify_accepted\` log lines for the order: ${c.logApplied} \`applied\`, ${c.logRepeated} \`repeated\``);
+  p(`- the service's \`order_transition\` log lines into \`paid\` for the order: ${c.logApplied}${c.logRepeated !== undefined ? ` (older runs counted pay_notify_accepted: ${c.logRepeated} repeated)` : ""}`);
   p(`- response codes: ${Object.entries(e.storm.statuses).map(([s, n]) => `${n}× ${s}`).join(", ")}; errors (anything but 200 with return_code SUCCESS, socket errors, timeouts): **${e.storm.errors}**`);
   p(`- verdict: ${c.exactlyOnePaidTransition && e.storm.errors === 0 ? "exactly one paid transition, no errors" : "**FAILED**"}`);
   p();
-  p(`Notification run checks: ${e.notify.checks.appliedExactlyOnceInLog} of ${e.notify.checks.distinctOrders} orders logged \`applied\` exactly once; ` +
+  p(`Notification run checks: ${e.notify.checks.appliedExactlyOnceInLog} of ${e.notify.checks.distinctOrders} orders logged one transition into \`paid\`; ` +
     `sampled orders paid by \`GET /api/orders/:id\`: ${e.notify.checks.sampledPaid}. While preparing, the simulator answered ` +
     `${e.notify.checks.simulatorRetries ?? 0} \`/pay\` call(s) with 503 (each retried once; the run checks afterwards that the simulator still knows the orders).`);
   p();

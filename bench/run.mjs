@@ -168,7 +168,7 @@ function evaluateTargets(r) {
   }
   targets.push({
     name: "duplicate-notification storm: 0 errors and exactly one paid transition",
-    actual: `${e.storm.errors} errors; ${e.storm.checks.logApplied} applied / ${e.storm.checks.logRepeated} repeated; status ${e.storm.checks.orderStatus}` +
+    actual: `${e.storm.errors} errors; ${e.storm.checks.logApplied} transition(s) into paid logged; status ${e.storm.checks.orderStatus}` +
       (e.storm.checks.paidTransitionsInHistory !== null ? `; ${e.storm.checks.paidTransitionsInHistory} paid transition(s) in history` : ""),
     value: e.storm.errors,
     met: e.storm.errors === 0 && e.storm.checks.exactlyOnePaidTransition,
