@@ -1,6 +1,7 @@
 // The JSON control API under /__sim: minting login codes, paying orders (which sends the
 // notification), finishing refunds (which sends theirs), inspecting orders, refunds and calls,
-// injecting faults, settings, moving the clock, resetting.
+// injecting faults, holding and releasing notifications (out-of-order delivery), settings,
+// moving the clock, resetting.
 import { Hono, type Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { callToJson } from "./call-log";
@@ -10,13 +11,13 @@ import { runDueWork } from "./due-work";
 import { parseFaultSpec } from "./faults";
 import { newTransactionId } from "./ids";
 import { mintLoginCode } from "./login";
-import { buildNotification } from "./notifier";
+import { RELEASE_ORDERS, buildNotification, type HeldPostView, type ReleaseOrder } from "./notifier";
 import { PREPAY_ID_TTL_MS, isExpired } from "./order-rules";
 import { finishRefund, type FinalRefundStatus } from "./refund-completion";
 import { FINAL_REFUND_STATUSES, refundedFee } from "./refund-rules";
 import { DEFAULT_SETTINGS, parseSettingsPatch } from "./settings";
 import { isSignType } from "./sign";
-import { clearState, refundsOf, type NotificationAttempt, type OrderRecord, type RefundRecord } from "./state";
+import { clearState, refundsOf, type NotificationAttempt, type NotificationKind, type OrderRecord, type RefundRecord } from "./state";
 
 /** Most duplicate copies one pay call may ask for. */
 const MAX_DUPLICATES = 10;
@@ -38,6 +39,8 @@ async function readBody(c: Context): Promise<Record<string, unknown> | null> {
 }
 
 const attemptsToJson = (attempts: NotificationAttempt[]) => attempts.map((n) => ({ ...n, at: isoTime(n.at) }));
+const heldToJson = (post: HeldPostView) => ({ ...post, heldAt: isoTime(post.heldAt) });
+const NOTIFICATION_KINDS: readonly NotificationKind[] = ["notify", "refund_notify"];
 const isoOrNull = (ms: number | null | undefined) => (ms == null ? null : isoTime(ms));
 
 function refundToJson(refund: RefundRecord) {
@@ -144,8 +147,9 @@ export function controlRoutes(ctx: SimContext): Hono {
 
     if (!deliver) return c.json({ transactionId, delivered: false });
     const xml = await buildNotification(ctx.config, order, signType ?? order.signType);
+    const held = ctx.notifier.isHolding("notify");
     const delivered = await ctx.notifier.start(order, { kind: "notify", url: order.notifyUrl, body: xml, duplicates });
-    return c.json({ transactionId, delivered });
+    return c.json({ transactionId, delivered, ...(held ? { held: true } : {}) });
   });
 
   app.post("/__sim/orders/:outTradeNo/refund", (c) => {
@@ -178,13 +182,14 @@ export function controlRoutes(ctx: SimContext): Hono {
     const refund = ctx.state.refunds.get(c.req.param("outRefundNo"));
     if (!refund) return controlError(c, 404, "REFUND_NOT_FOUND", "no such out_refund_no");
     if (refund.status !== "PROCESSING") return controlError(c, 409, "REFUND_NOT_PROCESSING", `the refund is ${refund.status}`);
+    const held = deliver && refund.notifyUrl !== null && ctx.notifier.isHolding("refund_notify");
     const delivered = await finishRefund(ctx, refund, {
       status: status as FinalRefundStatus,
       deliver,
       duplicates,
       at: ctx.time.now(),
     });
-    return c.json({ ...refundToJson(refund), delivered });
+    return c.json({ ...refundToJson(refund), delivered, ...(held ? { held: true } : {}) });
   });
 
   app.get("/__sim/settings", (c) => c.json(ctx.settings));
@@ -217,6 +222,45 @@ export function controlRoutes(ctx: SimContext): Hono {
     return c.json({ faults: [] });
   });
 
+  // Out-of-order delivery: hold first attempts, then release them in another order.
+  app.post("/__sim/notifications/hold", async (c) => {
+    const body = await readBody(c);
+    if (!body) return badBody(c);
+    const { kinds = NOTIFICATION_KINDS } = body;
+    if (
+      !Array.isArray(kinds) ||
+      kinds.length === 0 ||
+      !kinds.every((kind) => typeof kind === "string" && NOTIFICATION_KINDS.includes(kind as NotificationKind))
+    ) {
+      return controlError(c, 400, "BAD_REQUEST", `kinds must be a non-empty array of ${NOTIFICATION_KINDS.join(", ")}`);
+    }
+    ctx.notifier.hold(kinds as NotificationKind[]);
+    return c.json({ holding: ctx.notifier.holdingKinds(), held: ctx.notifier.heldPosts().map(heldToJson) });
+  });
+  app.get("/__sim/notifications/held", (c) =>
+    c.json({ holding: ctx.notifier.holdingKinds(), held: ctx.notifier.heldPosts().map(heldToJson) }),
+  );
+  app.post("/__sim/notifications/release", async (c) => {
+    const body = await readBody(c);
+    if (!body) return badBody(c);
+    const { order = "fifo", seed } = body;
+    if (typeof order !== "string" || !RELEASE_ORDERS.includes(order as ReleaseOrder)) {
+      return controlError(c, 400, "BAD_REQUEST", `order must be one of ${RELEASE_ORDERS.join(", ")}`);
+    }
+    if (seed !== undefined && (typeof seed !== "number" || !Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)) {
+      return controlError(c, 400, "BAD_REQUEST", "seed must be an integer from 0 to 2^32-1");
+    }
+    // Without a seed, a random one; it is in the reply, so the order can be replayed.
+    const usedSeed = seed ?? crypto.getRandomValues(new Uint32Array(1))[0]!;
+    const released = await ctx.notifier.release(order as ReleaseOrder, usedSeed);
+    return c.json({
+      order,
+      seed: usedSeed,
+      released: released.map((post) => ({ ...post, heldAt: isoTime(post.heldAt), releasedAt: isoTime(post.releasedAt) })),
+    });
+  });
+  app.delete("/__sim/notifications/held", (c) => c.json({ discarded: ctx.notifier.discardHeld().map(heldToJson) }));
+
   app.get("/__sim/clock", (c) => c.json({ now: isoTime(ctx.time.now()) }));
   app.post("/__sim/clock/advance", async (c) => {
     const body = await readBody(c);
@@ -232,6 +276,7 @@ export function controlRoutes(ctx: SimContext): Hono {
 
   app.post("/__sim/reset", (c) => {
     clearState(ctx.state);
+    ctx.notifier.reset();
     ctx.calls.clear();
     ctx.faults.clear();
     ctx.time.reset();

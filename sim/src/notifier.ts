@@ -1,6 +1,7 @@
 // Notifications: building the signed payment XML, POSTing any notification (payment or refund) to
-// its URL, judging the reply (only `return_code=SUCCESS` with HTTP 200 acknowledges), and the
-// 15-step retry schedule, which payment and refund notifications share.
+// its URL, judging the reply (only `return_code=SUCCESS` with HTTP 200 acknowledges), the
+// 15-step retry schedule, which payment and refund notifications share, and the hold fault that
+// keeps first attempts back so that /__sim/notifications/release can deliver them out of order.
 import type { SimConfig } from "./context";
 import type { SimTime } from "./clock";
 import type { FaultQueue } from "./faults";
@@ -56,8 +57,54 @@ export interface NotificationStart {
 
 class DeliveryTimeout extends Error {}
 
+/** How /__sim/notifications/release orders the held POSTs. */
+export const RELEASE_ORDERS = ["fifo", "reverse", "shuffle"] as const;
+export type ReleaseOrder = (typeof RELEASE_ORDERS)[number];
+
+/** One POST kept back by the hold fault: a first attempt (or one of its duplicate copies). */
+interface HeldPost {
+  target: Notifiable;
+  job: NotificationJob;
+  /** out_trade_no (payment) or out_refund_no (refund). */
+  id: string;
+  copy: number;
+  /** Sim time the attempt was due (and counted as failed for the retry schedule). */
+  heldAt: number;
+}
+
+/** What the control API shows of a held POST, and of one that release sent. */
+export interface HeldPostView {
+  kind: NotificationKind;
+  id: string;
+  copy: number;
+  heldAt: number;
+}
+export type ReleasedPostView = HeldPostView & DeliveryResult & { releasedAt: number };
+
+/** mulberry32: a small seeded PRNG, so a shuffled release is reproducible from its seed. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function notifiableId(target: Notifiable): string {
+  if ("outRefundNo" in target && typeof target.outRefundNo === "string") return target.outRefundNo;
+  if ("outTradeNo" in target && typeof target.outTradeNo === "string") return target.outTradeNo;
+  return "?";
+}
+
 export class Notifier {
   readonly #options: NotifierOptions;
+  /** The kinds whose first attempts are being held (POST /__sim/notifications/hold). */
+  readonly #holding = new Set<NotificationKind>();
+  /** Held first attempts, in the order they were due. */
+  #held: HeldPost[] = [];
 
   constructor(options: NotifierOptions) {
     this.#options = options;
@@ -80,8 +127,91 @@ export class Notifier {
       inFlight: false,
     };
     target.notification = job;
-    await this.#attempt(target, job, start.at ?? this.#options.time.now(), start.duplicates);
+    const at = start.at ?? this.#options.time.now();
+    if (this.#holding.has(start.kind)) {
+      this.#holdFirstAttempt(target, job, at, start.duplicates);
+      return false;
+    }
+    await this.#attempt(target, job, at, start.duplicates);
     return job.acknowledged;
+  }
+
+  // --- the hold fault: out-of-order delivery ---------------------------------------------------
+
+  /** From now on, first attempts of these kinds are kept back instead of sent. */
+  hold(kinds: readonly NotificationKind[]): void {
+    for (const kind of kinds) this.#holding.add(kind);
+  }
+
+  isHolding(kind: NotificationKind): boolean {
+    return this.#holding.has(kind);
+  }
+
+  holdingKinds(): NotificationKind[] {
+    return [...this.#holding];
+  }
+
+  heldPosts(): HeldPostView[] {
+    return this.#held.map((post) => ({ kind: post.job.kind, id: post.id, copy: post.copy, heldAt: post.heldAt }));
+  }
+
+  /**
+   * Stops holding, then POSTs every held first attempt in the given order, one after another, each
+   * awaited. A held POST that is acknowledged stops its job's retries, as any acknowledged copy
+   * does; one that is not changes nothing (the retry schedule already runs). Faults queued for
+   * notify / refund_notify apply to these POSTs as to any other.
+   */
+  async release(order: ReleaseOrder, seed: number): Promise<ReleasedPostView[]> {
+    const posts = this.#held;
+    this.#held = [];
+    this.#holding.clear();
+    if (order === "reverse") posts.reverse();
+    else if (order === "shuffle") {
+      const random = mulberry32(seed);
+      for (let i = posts.length - 1; i > 0; i--) {
+        const j = Math.floor(random() * (i + 1));
+        [posts[i], posts[j]] = [posts[j]!, posts[i]!];
+      }
+    }
+    const released: ReleasedPostView[] = [];
+    for (const post of posts) {
+      const result = await this.#deliverOnce(post.job);
+      const releasedAt = this.#options.time.now();
+      post.target.notifications.push({ at: releasedAt, attempt: 1, copy: post.copy, ...result, released: true });
+      if (result.acknowledged) {
+        post.job.acknowledged = true;
+        post.job.nextAttemptAt = null;
+      }
+      released.push({ kind: post.job.kind, id: post.id, copy: post.copy, heldAt: post.heldAt, releasedAt, ...result });
+    }
+    return released;
+  }
+
+  /** Stops holding and forgets the held POSTs: they are never sent; their jobs' retries go on. */
+  discardHeld(): HeldPostView[] {
+    const dropped = this.heldPosts();
+    this.#held = [];
+    this.#holding.clear();
+    return dropped;
+  }
+
+  /** Forgets the hold state (POST /__sim/reset). */
+  reset(): void {
+    this.discardHeld();
+  }
+
+  /**
+   * The first attempt of a held job: not sent, but counted as made and failed (no answer yet), so
+   * the retry schedule runs from `at` as usual and a never-released notification is not lost.
+   */
+  #holdFirstAttempt(target: Notifiable, job: NotificationJob, at: number, duplicates: number): void {
+    const id = notifiableId(target);
+    for (let copy = 0; copy <= duplicates; copy++) {
+      target.notifications.push({ at, attempt: 1, copy, acknowledged: false, status: null, error: "held" });
+      this.#held.push({ target, job, id, copy, heldAt: at });
+    }
+    job.attemptsMade = 1;
+    job.nextAttemptAt = at + RETRY_INTERVALS_S[0] * 1000;
   }
 
   /** Runs every attempt due now; retries that fall due during the run (after a clock jump) too. */
@@ -128,6 +258,8 @@ export class Notifier {
       job.acknowledged = true;
       return;
     }
+    // A released held POST may have been acknowledged while this attempt was under way.
+    if (job.acknowledged) return;
     const interval = RETRY_INTERVALS_S[attempt - 1];
     if (interval === undefined) job.givenUp = true;
     else job.nextAttemptAt = at + interval * 1000;

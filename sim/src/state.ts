@@ -27,8 +27,10 @@ export interface NotificationAttempt {
   acknowledged: boolean;
   /** The reply's HTTP status, or null when there was no reply (dropped, timeout, network error). */
   status: number | null;
-  /** Why it was not acknowledged, or null. */
+  /** Why it was not acknowledged, or null. "held" marks a first attempt kept back by the hold fault. */
   error: string | null;
+  /** Present (true) on a held first attempt that was finally POSTed by /__sim/notifications/release. */
+  released?: true;
 }
 
 /** Delivery state of a payment or refund notification. The body is fixed when the job starts. */
