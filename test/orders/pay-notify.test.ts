@@ -166,6 +166,17 @@ describe("a notification that fails a check gets FAIL and changes nothing", () =
     await expectRejected(await resigned(xml, { out_trade_no: "20990101000000NoSuchOrder000000" }), pending);
   });
 
+  it("an authentic notice of a failed payment (result_code FAIL) is acknowledged and changes nothing", async () => {
+    const { xml } = await captureNotification();
+    const pending = await newOrder();
+    const before = await state(pending);
+    const body = await resigned(xml, { out_trade_no: pending, result_code: "FAIL", err_code: "NOTENOUGH", err_code_des: "余额不足" });
+    const response = await postNotification(body);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe(SUCCESS_REPLY);
+    expect(await state(pending)).toEqual(before);
+  });
+
   it("return_code FAIL", async () => {
     const pending = await newOrder();
     await expectRejected(buildXml({ return_code: "FAIL", return_msg: "x" }), pending);
