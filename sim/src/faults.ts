@@ -26,7 +26,7 @@ export type FaultKind = (typeof FAULT_KINDS)[number];
  * - drop: for an API, the call takes effect but its response is lost (the simulator's fetch
  *   rejects); for notify / refund_notify, that delivery attempt is never made and counts as failed.
  */
-const APPLICABLE: Record<FaultApi, readonly FaultKind[]> = {
+export const APPLICABLE: Readonly<Record<FaultApi, readonly FaultKind[]>> = {
   code2session: ["busy", "rate_limit", "http_500", "delay", "drop"],
   unifiedorder: ["SYSTEMERROR", "http_500", "delay", "drop"],
   orderquery: ["SYSTEMERROR", "http_500", "delay", "drop"],

@@ -82,7 +82,7 @@ export interface HeldPostView {
 export type ReleasedPostView = HeldPostView & DeliveryResult & { releasedAt: number };
 
 /** mulberry32: a small seeded PRNG, so a shuffled release is reproducible from its seed. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

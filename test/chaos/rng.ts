@@ -2,17 +2,10 @@
 // run is replayed by its seed. Each user draws from its own stream (seed, user index), so the
 // choices a user makes do not depend on how the concurrent users happen to interleave.
 
-/** mulberry32: a small, fast 32-bit PRNG; numbers in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "../../sim/src/notifier";
+
+/** mulberry32, the simulator's own seeded PRNG (numbers in [0, 1)). */
+export { mulberry32 };
 
 /** A seed for stream `stream`, item `index` of a run seeded with `seed` (a 32-bit mix). */
 export function deriveSeed(seed: number, stream: number, index = 0): number {

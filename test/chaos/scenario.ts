@@ -6,6 +6,7 @@
 // into the simulated WeChat. Then everything is settled (time moved past every expiry, every
 // order's alarm run until nothing is due, the simulator's retries run out) and our state is
 // compared with the simulator's, order by order. Every decision comes from a seeded PRNG.
+import { APPLICABLE } from "../../sim/src/faults";
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { vi } from "vitest";
@@ -69,16 +70,10 @@ type RefundPlan = keyof typeof REFUND_PLANS;
 /** A wave's hold window: none, or hold every first notification attempt and then release / discard. */
 type HoldMode = "none" | "reverse" | "shuffle" | "discard";
 
-/** The faults injected at random, per API (kinds the simulator accepts for it). */
-const FAULTS: Readonly<Record<string, readonly string[]>> = {
-  unifiedorder: ["SYSTEMERROR", "http_500", "delay", "drop"],
-  orderquery: ["SYSTEMERROR", "http_500", "delay", "drop"],
-  closeorder: ["SYSTEMERROR", "http_500", "delay", "drop"],
-  refund: ["SYSTEMERROR", "BIZERR_NEED_RETRY", "http_500", "delay", "drop"],
-  refundquery: ["SYSTEMERROR", "http_500", "delay", "drop"],
-  notify: ["delay", "drop"],
-  refund_notify: ["delay", "drop"],
-};
+/** The faults injected at random: every kind the simulator accepts, for every API but login. */
+const FAULTS: Readonly<Record<string, readonly string[]>> = Object.fromEntries(
+  Object.entries(APPLICABLE).filter(([api]) => api !== "code2session"),
+);
 /** Real milliseconds of a `delay` fault: short, so runs stay fast (the service's per-call time-out is 3 s). */
 const DELAY_MS = { min: 20, max: 150, pastTimeoutMin: 3200, pastTimeoutMax: 3600 } as const;
 
