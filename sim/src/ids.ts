@@ -3,7 +3,6 @@
 import { beijingDate, formatBeijingTime } from "./clock";
 
 const ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-const BASE64URL = `${ALPHANUMERIC}-_`;
 const HEX = "0123456789abcdef";
 const DIGITS = "0123456789";
 
