@@ -19,10 +19,6 @@ export function withLogContext<T>(requestId: string, secrets: readonly (string |
   return context.run({ requestId, secrets: secrets.filter((s): s is string => typeof s === "string" && s.length >= 8) }, fn);
 }
 
-export function currentRequestId(): string | undefined {
-  return context.getStore()?.requestId;
-}
-
 const SECRET_NAMES = /key|secret|token|sign|password|authorization|session/i;
 const BEARER_TOKEN = /wxe_[A-Za-z0-9_-]{43}/g;
 // WeChat signs: MD5 (32) or HMAC-SHA256 (64) as upper-case hex.

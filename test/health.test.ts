@@ -69,6 +69,18 @@ describe("a request that needs a missing setting", () => {
   });
 });
 
+describe("a webhook without its settings", () => {
+  it("answers WeChat with FAIL in XML (so WeChat retries later), not a JSON error", async () => {
+    const h = startHarness({ env: envWith({ WECHATPAY_KEY: undefined }) });
+    for (const path of ["/api/pay/notify", "/api/refund/notify"]) {
+      const response = await h.call(path, { method: "POST", headers: { "Content-Type": "text/xml" }, body: "<xml><return_code>SUCCESS</return_code></xml>" });
+      expect(response.status).toBe(503);
+      expect(response.headers.get("Content-Type")).toMatch(/^text\/xml/);
+      expect(await response.text()).toBe("<xml><return_code><![CDATA[FAIL]]></return_code><return_msg><![CDATA[FAIL]]></return_msg></xml>");
+    }
+  });
+});
+
 describe("unknown paths", () => {
   it("get a JSON 404", async () => {
     const response = await startHarness().call("/nope");

@@ -17,7 +17,7 @@ import { checkTransition, type OrderStatus, type TransitionSource } from "./orde
 import type { HistoryEntry, OrderRecord, RefundView, WeChatOrderParams } from "./order-record";
 import { budgetedPayClient, refundNotifyUrl } from "./pay-gateway";
 import type { LineItem } from "./pricing";
-import { refundedAmount, refundRefusal, REFUND_LIMITS, statusAfterRefunds, publicRefundStatus, type RefundStatus } from "./refund-rules";
+import { refundedAmount, refundRefusal, REFUND_LIMITS, statusAfterRefunds, publicRefundStatus } from "./refund-rules";
 import { backoffDelay } from "./retry-schedule";
 import { ORDER_SCHEMA, fromOrderRow, fromRefundRow, type OrderRow, type RefundRow } from "./order-schema";
 
@@ -221,15 +221,13 @@ export class OrderObject extends DurableObject<Env> {
     if (check.outcome === "illegal") {
       return { ok: false, error: { status: 409, code: "invalid_state", message: check.reason } };
     }
-    const now = Date.now();
-    const paidAt = parsePaidAt(fact.timeEnd) ?? now;
     const afterClose = order.status === "closed" || order.status === "failed";
+    // The payment's facts, then the one transition path every status change takes.
     this.#sql.exec(
-      "UPDATE order_record SET status = 'paid', transaction_id = ?, paid_at = ?, paid_after_close = ?, close_requested_at = NULL, next_check_at = NULL",
-      fact.transactionId, paidAt, afterClose ? 1 : 0,
+      "UPDATE order_record SET transaction_id = ?, paid_at = ?, paid_after_close = ?",
+      fact.transactionId, parsePaidAt(fact.timeEnd) ?? Date.now(), afterClose ? 1 : 0,
     );
-    this.#appendHistory(now, order.status, "paid", source, afterClose ? "paid after the order was closed here: refund it" : undefined);
-    log("info", "order_transition", { orderId: order.id, from: order.status, to: "paid", source });
+    this.#transition("paid", source, afterClose ? "paid after the order was closed here: refund it" : undefined);
     if (afterClose) log("warn", "paid_after_close", { orderId: order.id, source });
     return { ok: true, value: "applied" };
   }
@@ -451,8 +449,8 @@ export class OrderObject extends DurableObject<Env> {
       // ORDERCLOSED: already closed at WeChat; ORDERNOTEXIST: WeChat never accepted it.
       if (code !== "ORDERCLOSED" && code !== "ORDERNOTEXIST") return { ok: false, error };
     }
-    if (this.#mustRead().status !== "closed") this.#transition("closed", source === "alarm" ? "alarm" : "close");
-    this.#sql.exec("UPDATE order_record SET close_requested_at = NULL, next_check_at = NULL");
+    // A no-op if already closed; refused (and nothing to undo) if WeChat's answer came after a payment.
+    this.#transition("closed", source);
     await this.#armAlarm();
     return { ok: true };
   }
@@ -611,8 +609,8 @@ export class OrderObject extends DurableObject<Env> {
     const check = checkTransition(order.status, to, source);
     if (check.outcome === "illegal") return { ok: false, error: { status: 409, code: "invalid_state", message: check.reason } };
     if (check.outcome === "apply") {
-      this.#sql.exec("UPDATE order_record SET status = ?", to);
-      if (to !== "pending") this.#sql.exec("UPDATE order_record SET next_check_at = NULL, close_requested_at = NULL");
+      // Leaving pending ends the order's own checks and any close under way.
+      this.#sql.exec("UPDATE order_record SET status = ?, next_check_at = NULL, close_requested_at = NULL", to);
       this.#appendHistory(Date.now(), order.status, to, source, note);
       log("info", "order_transition", { orderId: order.id, from: order.status, to, source });
     }
@@ -677,4 +675,3 @@ function parsePaidAt(timeEnd: string | undefined): number | null {
   }
 }
 
-export type { RefundStatus };

@@ -52,11 +52,6 @@ export class UserOrdersObject extends DurableObject<Env> {
     return { kind: "new", orderId: input.orderId };
   }
 
-  /** Whether this user placed the order. */
-  owns(orderId: string): boolean {
-    return this.#sql.exec("SELECT 1 FROM user_orders WHERE order_id = ?", orderId).toArray().length > 0;
-  }
-
   /** The user's order ids, newest first, `limit` at a time; pass the returned cursor for the next page. */
   list(limit: number, cursor: string | null): OrderPage {
     const after = cursor === null ? null : decodeCursor(cursor);

@@ -2,6 +2,8 @@
 // strict UTF-8, parsed with no DTD; and the reply document WeChat expects, logged without secrets.
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
+import { requireConfig } from "../config";
+import { ApiError } from "../errors";
 import { decodeUtf8 } from "../http/body";
 import { log } from "../log";
 import { notificationReply } from "../wechat/payment-notification";
@@ -20,6 +22,21 @@ export async function readNotification(c: Context<AppEnv>): Promise<ReadNotifica
     return { ok: true, fields: parseXml(text) };
   } catch (error) {
     if (error instanceof XmlError) return { ok: false, status: 400, reason: `xml_${error.reason}` };
+    throw error;
+  }
+}
+
+/**
+ * Whom a notification must come from: our appid and mch_id, signed or encrypted with our key. Null
+ * when those settings are unusable: the webhook then answers FAIL (WeChat retries later) instead
+ * of the JSON error other routes give.
+ */
+export function notificationTrust(c: Context<AppEnv>): { appid: string; mchId: string; key: string } | null {
+  try {
+    const config = requireConfig(c.env, ["appid", "mchId", "payKey"]);
+    return { appid: config.appid, mchId: config.mchId, key: config.payKey };
+  } catch (error) {
+    if (error instanceof ApiError) return null;
     throw error;
   }
 }

@@ -3,19 +3,19 @@
 // state change stored → SUCCESS. Any failed check answers FAIL and changes nothing.
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
-import { requireConfig } from "../config";
 import { isOrderId } from "../orders/order-id";
 import { orderObject } from "../orders/order-store";
 import { verifyPaymentNotification } from "../wechat/payment-notification";
-import { readNotification, replyToNotification } from "./notification-io";
+import { notificationTrust, readNotification, replyToNotification } from "./notification-io";
 
 export const payNotifyRoutes = new Hono<AppEnv>().post("/api/pay/notify", async (c) => {
   const reply = replyToNotification(c, "pay_notify");
   const read = await readNotification(c);
   if (!read.ok) return reply(false, read.status, read.reason);
-  const config = requireConfig(c.env, ["appid", "mchId", "payKey"]);
+  const trust = notificationTrust(c);
+  if (trust === null) return reply(false, 503, "not_configured");
 
-  const check = await verifyPaymentNotification(read.fields, { appid: config.appid, mchId: config.mchId, key: config.payKey });
+  const check = await verifyPaymentNotification(read.fields, trust);
   if (!check.ok) return reply(false, 400, check.reason);
   const payment = check.payment;
   if (!isOrderId(payment.outTradeNo)) return reply(false, 400, "unknown_order");

@@ -4,19 +4,19 @@
 // ours with the same amounts → state stored → SUCCESS. Anything else: FAIL, nothing changed.
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
-import { requireConfig } from "../config";
 import { isOrderId } from "../orders/order-id";
 import { orderObject } from "../orders/order-store";
 import { verifyRefundNotification } from "../wechat/refund-notification";
-import { readNotification, replyToNotification } from "./notification-io";
+import { notificationTrust, readNotification, replyToNotification } from "./notification-io";
 
 export const refundNotifyRoutes = new Hono<AppEnv>().post("/api/refund/notify", async (c) => {
   const reply = replyToNotification(c, "refund_notify");
   const read = await readNotification(c);
   if (!read.ok) return reply(false, read.status, read.reason);
-  const config = requireConfig(c.env, ["appid", "mchId", "payKey"]);
+  const trust = notificationTrust(c);
+  if (trust === null) return reply(false, 503, "not_configured");
 
-  const check = await verifyRefundNotification(read.fields, { appid: config.appid, mchId: config.mchId, key: config.payKey });
+  const check = await verifyRefundNotification(read.fields, trust);
   if (!check.ok) return reply(false, 400, check.reason);
   const notice = check.notice;
   if (!isOrderId(notice.outTradeNo)) return reply(false, 400, "unknown_order");
