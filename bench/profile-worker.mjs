@@ -14,6 +14,7 @@ import { freePort, killAllNow, sleep, startGroup, stopAll, WRANGLER_BIN } from "
 import { makeSnapshot } from "./lib/snapshot.mjs";
 import { moduleAt, moduleIndex } from "./lib/bundle-modules.mjs";
 import { call, load, mapLimit, postJson } from "./e2e/client.mjs";
+import { connectInspector } from "./lib/inspector.mjs";
 import { paidNotification, ready } from "./e2e/scenario.mjs";
 
 if (typeof WebSocket !== "function") {
@@ -118,38 +119,6 @@ try {
   const left = await stopAll();
   if (left.length) console.error(`still running: ${JSON.stringify(left)}`);
   rmSync(tmp, { recursive: true, force: true });
-}
-
-async function connectInspector(port) {
-  const targets = await (await fetch(`http://127.0.0.1:${port}/json`)).json();
-  const target = targets.find((t) => t.webSocketDebuggerUrl);
-  if (!target) throw new Error("the service's inspector lists no target");
-  // The inspector proxy wants an Origin it knows (it serves browser devtools); undici's WebSocket takes extra headers.
-  const socket = new WebSocket(target.webSocketDebuggerUrl, { headers: { Origin: "http://localhost" } });
-  await new Promise((resolve, reject) => {
-    socket.addEventListener("open", resolve, { once: true });
-    socket.addEventListener("error", reject, { once: true });
-  });
-  let id = 0;
-  const waiting = new Map();
-  socket.addEventListener("message", (event) => {
-    const message = JSON.parse(event.data);
-    if (message.id && waiting.has(message.id)) {
-      const { resolve, reject } = waiting.get(message.id);
-      waiting.delete(message.id);
-      if (message.error) reject(new Error(message.error.message));
-      else resolve(message.result);
-    }
-  });
-  return {
-    send: (method, params = {}) =>
-      new Promise((resolve, reject) => {
-        const messageId = ++id;
-        waiting.set(messageId, { resolve, reject });
-        socket.send(JSON.stringify({ id: messageId, method, params }));
-      }),
-    close: () => socket.close(),
-  };
 }
 
 function selfTimes(profile) {

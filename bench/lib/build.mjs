@@ -1,4 +1,4 @@
-// esbuild bundles of bench TypeScript (which imports src/wechat): one for Node, one Worker for workerd.
+// esbuild bundles of bench TypeScript: the protocol ops for Node, and the two bench Workers for workerd.
 import { build } from "esbuild";
 import { join } from "node:path";
 
@@ -18,9 +18,24 @@ export async function bundleOursForNode(root, outDir) {
 }
 
 /** Bundles the workerd micro-benchmark Worker (`bench/protocol/worker.ts`) as one ES module; returns its source. */
-export async function bundleBenchWorker(root) {
+export function bundleBenchWorker(root) {
+  return bundleWorker(join(root, "bench/protocol/worker.ts"));
+}
+
+/**
+ * Bundles the CPU-per-request bench Worker (`bench/handler/worker.ts`, which imports the whole app and
+ * its Durable Objects) as one ES module, leaving the runtime's own modules to workerd; returns its source.
+ */
+export function bundleHandlerWorker(root) {
+  return bundleWorker(join(root, "bench/handler/worker.ts"), {
+    conditions: ["workerd", "worker", "browser"],
+    external: ["cloudflare:workers", "node:async_hooks"],
+  });
+}
+
+async function bundleWorker(entry, options = {}) {
   const result = await build({
-    entryPoints: [join(root, "bench/protocol/worker.ts")],
+    entryPoints: [entry],
     write: false,
     bundle: true,
     platform: "neutral",
@@ -28,6 +43,7 @@ export async function bundleBenchWorker(root) {
     format: "esm",
     target: "es2022",
     logLevel: "warning",
+    ...options,
   });
   return result.outputFiles[0].text;
 }

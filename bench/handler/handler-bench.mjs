@@ -1,0 +1,227 @@
+// The Worker's own CPU per request, by endpoint: bench/handler/worker.ts inside workerd (Miniflare),
+// loaded twice: as the Worker ("app") and as the Worker that hosts the Durable Objects ("objects"),
+// so that, as in production, the objects run in an isolate of their own.
+//
+// Timing: each run is one bench request that hands `count` requests to the app back to back; its
+// time is workerd's own clock. Nothing in it waits (WeChat, KV and the rate limiters answer at once),
+// and the workerd process's CPU counters over the same run check that: CPU ÷ time near 1.
+//
+// Split: one more run of each endpoint is profiled in both isolates at once (V8 sampling profiler,
+// 100 µs). The busy (non-idle) samples of each isolate give the shares of the Worker and of the
+// objects; the profiler slows both down, so its times are only used as shares of the timed figure.
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Miniflare } from "miniflare";
+import { bundleHandlerWorker } from "../lib/build.mjs";
+import { connectInspector } from "../lib/inspector.mjs";
+import { cpuMs, freePort } from "../lib/procs.mjs";
+import { summarize } from "../lib/stats.mjs";
+import { makeWorkDir } from "../lib/work-dir.mjs";
+
+/** The local environment's settings (wrangler.toml [env.local.vars]); WeChat itself is faked in the Worker. */
+const VARS = {
+  WECHAT_APPID: "wx5f0c3a9e7d1b2c4a",
+  WECHAT_SECRET: "0f6b1c2d3e4a5b6c7d8e9f0a1b2c3d4e",
+  WECHATPAY_MCHID: "1900000109",
+  WECHATPAY_KEY: "sim0key0for0local0dev0only000032",
+  WECHATPAY_SIGN_TYPE: "HMAC-SHA256",
+  ADMIN_TOKEN: "local-admin-token-change-me-in-production",
+  PUBLIC_BASE_URL: "https://service.example",
+  // a loopback base, as in the local environment (refunds need no certificate then); every call is answered in-isolate
+  WECHAT_API_BASE: "http://127.0.0.1:8788",
+  WECHATPAY_API_BASE: "http://127.0.0.1:8788",
+  PRODUCTS: '{"coffee":{"name":"Coffee","price":1800}}',
+  SESSION_TTL_SECONDS: "7200",
+  ORDER_TTL_SECONDS: "1800",
+};
+
+/**
+ * Requests per timed run, and untimed warm-up requests, per endpoint, in the order they run.
+ * Notifications need one order each; local SQLite runs out of memory with many thousands of
+ * objects alive at once, which bounds the order and notification counts.
+ */
+export const PLAN = {
+  healthz: { count: 2000, warmup: 500 },
+  login: { count: 600, warmup: 200 },
+  createOrder: { count: 200, warmup: 100 },
+  notify: { count: 200, warmup: 100 },
+  notifyRepeat: { count: 1000, warmup: 200 },
+  notifyForged: { count: 1000, warmup: 200 },
+  newEmptyObject: { count: 200, warmup: 50 },
+};
+
+/** workerd processes that are children of this Node process (Miniflare's). */
+function workerdPids() {
+  return readdirSync("/proc")
+    .filter((d) => /^\d+$/.test(d))
+    .filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        return stat.includes("(workerd)") && Number(fields[1]) === process.pid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+/** Busy (non-idle) µs of a profile, and which share of it is the runtime's own (program, GC). */
+function busyOf(profile) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n.callFrame.functionName]));
+  let busy = 0;
+  let runtime = 0;
+  profile.samples.forEach((id, i) => {
+    const name = byId.get(id);
+    const dt = profile.timeDeltas[i] ?? 0;
+    if (name === "(idle)") return;
+    busy += dt;
+    if (name === "(program)" || name === "(garbage collector)") runtime += dt;
+  });
+  return { busyUs: busy, runtimeUs: runtime };
+}
+
+export async function runHandlerBench({ script, runs, compatibilityDate, compatibilityFlags, inspectorPort, profileDir, log = () => {} }) {
+  let transitionLines = 0;
+  const storage = makeWorkDir("wxpay-handler-");
+  const previousTmp = process.env.TMPDIR;
+  process.env.TMPDIR = storage.path; // Miniflare puts its temporary storage under os.tmpdir()
+  const objects = { ORDERS: "OrderObject", USER_ORDERS: "UserOrdersObject", EMPTY: "EmptyObject" };
+  const worker = (name, durableObjects) => ({
+    name,
+    modules: [{ type: "ESModule", path: `${name}.mjs`, contents: script }],
+    compatibilityDate,
+    compatibilityFlags,
+    bindings: VARS,
+    durableObjects,
+  });
+  const mf = new Miniflare({
+    inspectorPort,
+    durableObjectsPersist: false,
+    workers: [
+      worker("app", Object.fromEntries(Object.entries(objects).map(([binding, className]) => [binding, { className, scriptName: "objects", useSQLite: true }]))),
+      worker("objects", Object.fromEntries(Object.entries(objects).map(([binding, className]) => [binding, { className, useSQLite: true }]))),
+    ],
+    handleRuntimeStdio(stdout, stderr) {
+      stdout.on("data", (chunk) => {
+        if (process.env.HANDLER_BENCH_ECHO) process.stderr.write(chunk);
+        transitionLines += (String(chunk).match(/"order_transition"/g) ?? []).length;
+      });
+      if (process.env.HANDLER_BENCH_ECHO) stderr.pipe(process.stderr);
+      else stderr.resume();
+    },
+  });
+  try {
+    await mf.ready;
+    const pids = workerdPids();
+    if (pids.length !== 1) throw new Error(`expected one workerd process, found ${pids.length}`);
+    const call = async (path) => {
+      const response = await mf.dispatchFetch(`http://bench.local${path}`);
+      const text = await response.text();
+      if (!response.ok) throw new Error(`handler bench ${path}: HTTP ${response.status} ${text.slice(0, 500)}`);
+      return JSON.parse(text);
+    };
+    const timed = async (endpoint, count) => {
+      if (endpoint === "notify") await call(`/wake-orders?count=${count}`);
+      const cpuBefore = cpuMs(pids[0]);
+      const wallBefore = performance.now();
+      const body = await call(`/run?endpoint=${endpoint}&count=${count}`);
+      const wall = performance.now() - wallBefore;
+      const cpu = cpuMs(pids[0]) - cpuBefore;
+      if (!(body.ms > 0)) throw new Error(`workerd's clock did not advance while timing ${endpoint}`);
+      return { msPerRequest: body.msPerRequest, cpuToInside: cpu / body.ms, insideToWall: body.ms / wall };
+    };
+    const profiled = async (endpoint, count) => {
+      if (endpoint === "notify") await call(`/wake-orders?count=${count}`);
+      const isolates = {
+        worker: await connectInspector(inspectorPort, (t) => t.id?.endsWith("core:user:app")),
+        objects: await connectInspector(inspectorPort, (t) => t.id?.endsWith("core:user:objects")),
+      };
+      try {
+        for (const inspector of Object.values(isolates)) {
+          await inspector.send("Profiler.enable");
+          await inspector.send("Profiler.setSamplingInterval", { interval: 100 });
+          await inspector.send("Profiler.start");
+        }
+        await call(`/run?endpoint=${endpoint}&count=${count}`);
+        const busy = {};
+        for (const [name, inspector] of Object.entries(isolates)) {
+          const { profile } = await inspector.send("Profiler.stop");
+          if (profileDir) writeFileSync(join(profileDir, `${endpoint}.${name}.cpuprofile`), JSON.stringify(profile));
+          busy[name] = busyOf(profile);
+        }
+        return busy;
+      } finally {
+        for (const inspector of Object.values(isolates)) inspector.close();
+      }
+    };
+
+    const endpoints = {};
+    for (const endpoint of Object.keys(PLAN)) {
+      const { count, warmup } = PLAN[endpoint];
+      if (endpoint === "notify") {
+        const { available } = await call("/sign-notifications");
+        if (available < warmup + (runs + 1) * count) throw new Error(`only ${available} notifications for ${warmup + (runs + 1) * count} requests`);
+      }
+      const linesBefore = transitionLines;
+      if (endpoint === "notify") await call(`/wake-orders?count=${warmup}`);
+      await call(`/run?endpoint=${endpoint}&count=${warmup}`);
+      const samples = [];
+      for (let r = 0; r < runs; r++) samples.push(await timed(endpoint, count));
+      const busy = await profiled(endpoint, count);
+      const perRequest = summarize(samples.map((s) => s.msPerRequest));
+      const totalBusy = busy.worker.busyUs + busy.objects.busyUs;
+      endpoints[endpoint] = {
+        requestsPerRun: count,
+        requestsTimed: count * runs,
+        msPerRequest: perRequest,
+        samples: samples.map((s) => s.msPerRequest),
+        cpuToInsideClock: summarize(samples.map((s) => s.cpuToInside)).median,
+        insideToWallClock: summarize(samples.map((s) => s.insideToWall)).median,
+        // the split of the median, by the profiled run's busy samples per isolate
+        workerShare: totalBusy > 0 ? busy.worker.busyUs / totalBusy : null,
+        workerMsPerRequest: totalBusy > 0 ? (perRequest.median * busy.worker.busyUs) / totalBusy : null,
+        objectsMsPerRequest: totalBusy > 0 ? (perRequest.median * busy.objects.busyUs) / totalBusy : null,
+        profiledBusyUsPerRequest: { worker: busy.worker.busyUs / count, objects: busy.objects.busyUs / count },
+        transitionLogLines: null,
+      };
+      if (endpoint === "notify" || endpoint === "notifyRepeat") {
+        // every distinct notification moves its order to paid exactly once; a repeat moves nothing
+        await new Promise((r) => setTimeout(r, 300)); // the last log lines
+        const lines = transitionLines - linesBefore;
+        const expected = endpoint === "notify" ? warmup + (runs + 1) * count : 0;
+        if (lines !== expected) throw new Error(`${endpoint}: ${lines} order_transition log lines, expected ${expected}`);
+        endpoints[endpoint].transitionLogLines = lines;
+      }
+      const e = endpoints[endpoint];
+      log(`  handler ${endpoint.padEnd(14)} ${(perRequest.median * 1000).toFixed(0).padStart(5)} µs/request (±${perRequest.spreadPct.toFixed(0)} %): Worker ${(e.workerMsPerRequest * 1000).toFixed(0)} µs, objects ${(e.objectsMsPerRequest * 1000).toFixed(0)} µs`);
+    }
+    return { storage: storage.filesystem, endpoints, counts: await call("/counts") };
+  } finally {
+    await mf.dispose();
+    if (previousTmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = previousTmp;
+    rmSync(storage.path, { recursive: true, force: true });
+  }
+}
+
+// CLI: node --experimental-websocket bench/handler/handler-bench.mjs [--root <tree>] [--out <file.json>] [--runs 7] [--profile <dir>]
+if (import.meta.url === (await import("node:url")).pathToFileURL(process.argv[1] ?? "").href) {
+  const { parseArgs } = await import("node:util");
+  const { values } = parseArgs({ options: { root: { type: "string", default: "." }, out: { type: "string" }, runs: { type: "string", default: "7" }, profile: { type: "string" } } });
+  const toml = readFileSync(join(values.root, "wrangler.toml"), "utf8");
+  const compatibilityDate = toml.match(/^compatibility_date\s*=\s*"([^"]+)"/m)[1];
+  const compatibilityFlags = JSON.parse(toml.match(/^compatibility_flags\s*=\s*(\[[^\]]*\])/m)?.[1] ?? "[]");
+  const result = await runHandlerBench({
+    script: await bundleHandlerWorker(values.root),
+    runs: Number(values.runs),
+    compatibilityDate,
+    compatibilityFlags,
+    inspectorPort: await freePort(),
+    profileDir: values.profile,
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  const out = { runtime: "workerd", runs: Number(values.runs), plan: PLAN, compatibilityDate, compatibilityFlags, ...result };
+  if (values.out) writeFileSync(values.out, `${JSON.stringify(out, null, 2)}\n`);
+  else process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+}

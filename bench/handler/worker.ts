@@ -1,0 +1,208 @@
+// The Worker's own CPU per request: the real app (src/app.ts) and the real Durable Objects run inside
+// workerd, and requests are handed to `app.fetch` back to back inside one bench request. Nothing
+// waits on the network: WeChat is a fake peer inside each isolate whose answers cost next to nothing
+// (the unifiedorder reply, once, and the notifications, before any timing, are signed by the
+// simulator's independent code), KV is a Map, and the rate limiters always allow. With no I/O to
+// wait for, the time a run takes is the CPU the Worker and its Durable Objects spent on it (the
+// orchestrator checks this against the workerd process's CPU counters). Durable Object storage is
+// the real local SQLite. The orchestrator loads this module twice, as the Worker and as the
+// objects' own Worker, so that each side runs in its own isolate, as in production.
+import { DurableObject } from "cloudflare:workers";
+import { app } from "../../src/app";
+import { signV2 } from "../../sim/src/sign";
+import { buildWeChatXml } from "../../sim/src/xml";
+
+import { OrderObject as ServiceOrderObject } from "../../src/orders/order-object";
+export { UserOrdersObject } from "../../src/orders/user-orders-object";
+
+/** The service's order object, with WeChat faked in its isolate too. */
+export class OrderObject extends ServiceOrderObject {
+  constructor(ctx: DurableObjectState, env: BenchEnv) {
+    super(ctx, env);
+    installFakeWeChat(env);
+  }
+}
+
+/**
+ * The runtime's own cost of a Durable Object instance that does nothing: timed alone, it tells how
+ * much of a request that creates or wakes an order object is the runtime's, not ours.
+ */
+export class EmptyObject extends DurableObject {
+  ping(): number {
+    return 1;
+  }
+}
+
+interface BenchEnv extends Cloudflare.Env {
+  EMPTY: DurableObjectNamespace<EmptyObject>;
+  WECHATPAY_KEY: string;
+  WECHAT_APPID: string;
+  WECHATPAY_MCHID: string;
+}
+
+type Endpoint = "healthz" | "login" | "createOrder" | "notify" | "notifyRepeat" | "notifyForged" | "newEmptyObject";
+const ENDPOINTS: readonly string[] = ["healthz", "login", "createOrder", "notify", "notifyRepeat", "notifyForged", "newEmptyObject"];
+
+/** The users logged in so far (tokens), the orders created so far, and the notifications signed for them. */
+const tokens: string[] = [];
+const orders: { id: string; amount: number; openid: string }[] = [];
+const notifications: { orderId: string; xml: string; length: string }[] = [];
+let nextNotification = 0;
+let logins = 0;
+let emptyObjects = 0;
+let merchant: BenchEnv | null = null;
+let unifiedOrderReply: Promise<string> | null = null;
+
+/** Replaces this isolate's fetch with the fake WeChat, for the merchant `env` describes. */
+function installFakeWeChat(env: BenchEnv): void {
+  if (merchant) return;
+  merchant = env;
+  (globalThis as { fetch: typeof fetch }).fetch = fakeWeChat as typeof fetch;
+}
+
+/** A successful unifiedorder answer, signed once: every order gets the same prepay_id. */
+async function signedUnifiedOrderReply(env: BenchEnv): Promise<string> {
+  const reply = { return_code: "SUCCESS", return_msg: "OK", appid: env.WECHAT_APPID, mch_id: env.WECHATPAY_MCHID, nonce_str: "5K8264ILTKCH16CQ2502SI8ZNMTM67VS", result_code: "SUCCESS", prepay_id: "wx201411101639507cbf6ffd8b0779950874", trade_type: "JSAPI" };
+  return buildWeChatXml({ ...reply, sign: await signV2(reply, env.WECHATPAY_KEY, "HMAC-SHA256") });
+}
+
+/** WeChat, answered at once: code2session from the code, unifiedorder with the reply signed once. */
+async function fakeWeChat(input: RequestInfo | URL, _init?: RequestInit): Promise<Response> {
+  const url = new URL(input instanceof Request ? input.url : String(input));
+  if (url.pathname === "/sns/jscode2session") {
+    const code = url.searchParams.get("js_code") ?? "";
+    return new Response(`{"openid":"o${code}","session_key":"c2Vzc2lvbi1rZXktZm9yLWJlbmNo"}`);
+  }
+  if (url.pathname === "/pay/unifiedorder" && merchant) {
+    unifiedOrderReply ??= signedUnifiedOrderReply(merchant);
+    return new Response(await unifiedOrderReply, { headers: { "content-type": "text/plain" } });
+  }
+  return new Response("not faked", { status: 500 });
+}
+
+class MemoryKv {
+  readonly #values = new Map<string, string>();
+  async get(key: string, type?: string): Promise<unknown> {
+    const value = this.#values.get(key);
+    if (value === undefined) return null;
+    return type === "json" ? JSON.parse(value) : value;
+  }
+  async put(key: string, value: string): Promise<void> {
+    this.#values.set(key, value);
+  }
+  async delete(key: string): Promise<void> {
+    this.#values.delete(key);
+  }
+}
+
+const ORDER_BODY = '{"items":[{"sku":"coffee","quantity":2}]}';
+const allow = { limit: async () => ({ success: true }) };
+let appEnv: Cloudflare.Env | null = null;
+
+async function setup(env: BenchEnv): Promise<Cloudflare.Env> {
+  if (appEnv) return appEnv;
+  installFakeWeChat(env);
+  appEnv = { ...env, SESSIONS: new MemoryKv() as unknown as KVNamespace, LOGIN_RATE_LIMIT: allow as RateLimit, ORDER_RATE_LIMIT: allow as RateLimit };
+  return appEnv;
+}
+
+/** One request of an endpoint, checked: a wrong answer stops the run instead of being timed. */
+async function once(endpoint: Endpoint, env: Cloudflare.Env, ctx: ExecutionContext, index: number): Promise<void> {
+  if (endpoint === "healthz") {
+    const response = await app.fetch(new Request("https://service.example/healthz"), env, ctx);
+    await response.text();
+    if (response.status !== 200) throw new Error(`healthz: HTTP ${response.status}`);
+    return;
+  }
+  if (endpoint === "login") {
+    const n = ++logins;
+    const body = JSON.stringify({ code: `code${n}` });
+    const response = await app.fetch(
+      new Request("https://service.example/api/login", {
+        method: "POST",
+        // Content-Length as every client sends it (the bodies here are ASCII)
+        headers: { "Content-Type": "application/json", "Content-Length": String(body.length), "CF-Connecting-IP": `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}` },
+        body,
+      }),
+      env,
+      ctx,
+    );
+    const answer = (await response.json()) as { token?: string };
+    if (response.status !== 200 || !answer.token) throw new Error(`login: HTTP ${response.status}`);
+    if (tokens.length < 200) tokens.push(answer.token);
+    return;
+  }
+  if (endpoint === "createOrder") {
+    const token = tokens[index % tokens.length];
+    const response = await app.fetch(
+      new Request("https://service.example/api/orders", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "Content-Length": String(ORDER_BODY.length), Authorization: `Bearer ${token}`, "CF-Connecting-IP": "10.9.8.7" },
+        body: ORDER_BODY,
+      }),
+      env,
+      ctx,
+    );
+    const body = (await response.json()) as { order?: { id: string; amount: number }; payment?: unknown };
+    if (response.status !== 201 || !body.order || !body.payment) throw new Error(`create order: HTTP ${response.status} ${JSON.stringify(body)}`);
+    orders.push({ id: body.order.id, amount: body.order.amount, openid: `o${index}` });
+    return;
+  }
+  if (endpoint === "newEmptyObject") {
+    const env_ = env as BenchEnv;
+    // by name, as the order objects are addressed
+    if ((await env_.EMPTY.get(env_.EMPTY.idFromName(`empty-${++emptyObjects}`)).ping()) !== 1) throw new Error("newEmptyObject: wrong answer");
+    return;
+  }
+  const notification = endpoint === "notify" ? notifications[nextNotification++] : notifications[0];
+  if (!notification) throw new Error("notify: no signed notification left (create more orders first)");
+  // A forged copy: the first notification with its sign's last character changed, refused before any storage.
+  const xml = endpoint === "notifyForged" ? notification.xml.replace(/([0-9A-F])(\]\]><\/sign>)/, (_, c: string, end: string) => (c === "0" ? "1" : "0") + end) : notification.xml;
+  const response = await app.fetch(
+    new Request("https://service.example/api/pay/notify", { method: "POST", headers: { "Content-Type": "text/xml", "Content-Length": notification.length }, body: xml }),
+    env,
+    ctx,
+  );
+  const text = await response.text();
+  const expected = endpoint === "notifyForged" ? [400, "FAIL"] : [200, "SUCCESS"];
+  if (response.status !== expected[0] || !text.includes(`<return_code><![CDATA[${expected[1]}]]></return_code>`)) throw new Error(`${endpoint}: HTTP ${response.status} ${text}`);
+}
+
+/** Signs a payment notification for every order that has none yet (untimed). */
+async function signNotifications(env: BenchEnv): Promise<number> {
+  for (const order of orders.slice(notifications.length)) {
+    const fields = {
+      return_code: "SUCCESS", appid: env.WECHAT_APPID, mch_id: env.WECHATPAY_MCHID, nonce_str: crypto.randomUUID().replaceAll("-", ""),
+      sign_type: "HMAC-SHA256", result_code: "SUCCESS", openid: order.openid, is_subscribe: "N", trade_type: "JSAPI", bank_type: "CFT",
+      total_fee: String(order.amount), fee_type: "CNY", cash_fee: String(order.amount), transaction_id: `4200000${String(notifications.length).padStart(21, "0")}`,
+      out_trade_no: order.id, time_end: "20261122120000",
+    };
+    const xml = buildWeChatXml({ ...fields, sign: await signV2(fields, env.WECHATPAY_KEY, "HMAC-SHA256") });
+    notifications.push({ orderId: order.id, xml, length: String(new TextEncoder().encode(xml).length) });
+  }
+  return notifications.length - nextNotification;
+}
+
+export default {
+  async fetch(request: Request, env: BenchEnv, ctx: ExecutionContext): Promise<Response> {
+    const appEnvironment = await setup(env);
+    const url = new URL(request.url);
+    if (url.pathname === "/sign-notifications") return Response.json({ available: await signNotifications(env) });
+    if (url.pathname === "/wake-orders") {
+      // Untimed: brings the objects of the next `count` notifications' orders into memory. A payment
+      // notification usually comes seconds after its order was created, while the object is still in
+      // memory; waking an evicted one adds the runtime's cost that newEmptyObject measures.
+      const count = Number(url.searchParams.get("count") ?? "0");
+      for (const n of notifications.slice(nextNotification, nextNotification + count)) await env.ORDERS.get(env.ORDERS.idFromName(n.orderId)).read();
+      return Response.json({ woken: count });
+    }
+    if (url.pathname === "/counts") return Response.json({ tokens: tokens.length, orders: orders.length, notifications: notifications.length, used: nextNotification });
+    const endpoint = url.searchParams.get("endpoint") as Endpoint;
+    if (!ENDPOINTS.includes(endpoint)) return new Response("unknown endpoint", { status: 404 });
+    const count = Number(url.searchParams.get("count") ?? "100");
+    const started = performance.now();
+    for (let i = 0; i < count; i++) await once(endpoint, appEnvironment, ctx, i);
+    const ms = performance.now() - started;
+    return Response.json({ endpoint, count, ms, msPerRequest: ms / count });
+  },
+};
