@@ -244,6 +244,7 @@ const HANDLER_ROWS = [
   ["notify", "payment notification", "`POST /api/pay/notify` for a distinct pending order whose object is in memory: parse, verify (HMAC-SHA256), the order object's transition to paid. Cloudflare evicts an object after ~10 s idle; a notification that finds its object evicted also pays the runtime's start of it (last row)"],
   ["notifyRepeat", "repeated notification", "the same notification again (the storm's case): parse, verify, the object answers \"already paid\""],
   ["notifyForged", "forged notification", "a notification whose sign is wrong: parse, verify, FAIL; no object is called"],
+  ["getOrder", "order status", "`GET /api/orders/:id` by its payer, for a paid order (the app asking after paying): session, one call to the order's object, which checks the payer itself"],
   ["healthz", "`GET /healthz`", "the app's floor: request id, log context, body limit, routing, a JSON answer"],
   ["newEmptyObject", "runtime: a new empty Durable Object", "the bench Worker calling a method that does nothing on a new object: what the runtime itself spends to start one (not our code)"],
 ];

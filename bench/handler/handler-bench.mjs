@@ -47,6 +47,7 @@ export const PLAN = {
   notify: { count: 200, warmup: 100 },
   notifyRepeat: { count: 1000, warmup: 200 },
   notifyForged: { count: 1000, warmup: 200 },
+  getOrder: { count: 1000, warmup: 200 },
   newEmptyObject: { count: 200, warmup: 50 },
 };
 

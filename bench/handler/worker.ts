@@ -40,12 +40,12 @@ interface BenchEnv extends Cloudflare.Env {
   WECHATPAY_MCHID: string;
 }
 
-type Endpoint = "healthz" | "login" | "createOrder" | "notify" | "notifyRepeat" | "notifyForged" | "newEmptyObject";
-const ENDPOINTS: readonly string[] = ["healthz", "login", "createOrder", "notify", "notifyRepeat", "notifyForged", "newEmptyObject"];
+type Endpoint = "healthz" | "login" | "createOrder" | "notify" | "notifyRepeat" | "notifyForged" | "getOrder" | "newEmptyObject";
+const ENDPOINTS: readonly string[] = ["healthz", "login", "createOrder", "notify", "notifyRepeat", "notifyForged", "getOrder", "newEmptyObject"];
 
 /** The users logged in so far (tokens), the orders created so far, and the notifications signed for them. */
 const tokens: string[] = [];
-const orders: { id: string; amount: number; openid: string }[] = [];
+const orders: { id: string; amount: number; openid: string; token: string }[] = [];
 const notifications: { orderId: string; xml: string; length: string }[] = [];
 let nextNotification = 0;
 let logins = 0;
@@ -133,7 +133,7 @@ async function once(endpoint: Endpoint, env: Cloudflare.Env, ctx: ExecutionConte
     return;
   }
   if (endpoint === "createOrder") {
-    const token = tokens[index % tokens.length];
+    const token = tokens[index % tokens.length]!;
     const response = await app.fetch(
       new Request("https://service.example/api/orders", {
         method: "POST",
@@ -145,7 +145,16 @@ async function once(endpoint: Endpoint, env: Cloudflare.Env, ctx: ExecutionConte
     );
     const body = (await response.json()) as { order?: { id: string; amount: number }; payment?: unknown };
     if (response.status !== 201 || !body.order || !body.payment) throw new Error(`create order: HTTP ${response.status} ${JSON.stringify(body)}`);
-    orders.push({ id: body.order.id, amount: body.order.amount, openid: `o${index}` });
+    orders.push({ id: body.order.id, amount: body.order.amount, openid: `o${index}`, token });
+    return;
+  }
+  if (endpoint === "getOrder") {
+    // the payer's app asking after paying: an order paid by the notification runs
+    const paid = orders[index % Math.min(nextNotification, 200)];
+    if (!paid) throw new Error("getOrder: no paid order yet (run the notifications first)");
+    const response = await app.fetch(new Request(`https://service.example/api/orders/${paid.id}`, { headers: { Authorization: `Bearer ${paid.token}` } }), env, ctx);
+    const body = (await response.json()) as { order?: { status: string } };
+    if (response.status !== 200 || body.order?.status !== "paid") throw new Error(`getOrder: HTTP ${response.status} ${JSON.stringify(body)}`);
     return;
   }
   if (endpoint === "newEmptyObject") {

@@ -63,6 +63,12 @@ export interface NewRefund {
   readonly requestHash: string;
 }
 
+/**
+ * Whose request it is: a payer's openid (a payer may see and act on their own orders only), or null
+ * for the operator and the service itself.
+ */
+export type Requester = string | null;
+
 export class OrderObject extends DurableObject<Env> {
   readonly #sql: SqlStorage;
   /** One unifiedorder at a time: concurrent pay requests share its answer instead of racing. */
@@ -135,8 +141,8 @@ export class OrderObject extends DurableObject<Env> {
    * order's fixed parameters. A pending order stays pending (without prepay_id) when WeChat fails
    * in a way that a retry can fix; a definitive refusal marks it failed.
    */
-  preparePayment(requestId?: string): Promise<Outcome<OrderRecord>> {
-    return this.#logged(requestId, () => this.#preparePayment(requestId));
+  preparePayment(requester: Requester, requestId?: string): Promise<Outcome<OrderRecord>> {
+    return this.#logged(requestId, async () => refusedTo(requester, this.#read()) ?? this.#preparePayment(requestId));
   }
 
   async #preparePayment(requestId?: string): Promise<Outcome<OrderRecord>> {
@@ -158,13 +164,13 @@ export class OrderObject extends DurableObject<Env> {
    * The order after asking WeChat about it, if it is pending and was not asked in the last few
    * seconds. A failed query is logged and the stored state returned: reads never fail on WeChat.
    */
-  refresh(requestId?: string): Promise<OrderRecord | null> {
-    return this.#logged(requestId, () => this.#refresh(requestId));
+  refresh(requester: Requester, requestId?: string): Promise<Outcome<OrderRecord>> {
+    return this.#logged(requestId, async (): Promise<Outcome<OrderRecord>> => refusedTo(requester, this.#read()) ?? { ok: true, value: await this.#refresh(requestId) });
   }
 
-  async #refresh(requestId?: string): Promise<OrderRecord | null> {
-    const order = this.#read();
-    if (!order || order.status !== "pending") return order;
+  async #refresh(requestId?: string): Promise<OrderRecord> {
+    const order = this.#mustRead();
+    if (order.status !== "pending") return order;
     const now = Date.now();
     if (order.lastQueriedAt !== null && now - order.lastQueriedAt < QUERY_MIN_INTERVAL_MS) return order;
     this.#sql.exec("UPDATE order_record SET last_queried_at = ?", now);
@@ -174,12 +180,12 @@ export class OrderObject extends DurableObject<Env> {
       if (!(error instanceof WeChatError)) throw error;
       upstreamError(error, requestId);
     }
-    return this.#read();
+    return this.#mustRead();
   }
 
   /** Closes the order at WeChat, then here. A paid order (even one WeChat reveals as paid now) → 409. */
-  close(requestId?: string): Promise<Outcome<OrderRecord>> {
-    return this.#logged(requestId, () => this.#close(requestId));
+  close(requester: Requester, requestId?: string): Promise<Outcome<OrderRecord>> {
+    return this.#logged(requestId, async () => refusedTo(requester, this.#read()) ?? this.#close(requestId));
   }
 
   async #close(requestId?: string): Promise<Outcome<OrderRecord>> {
@@ -656,6 +662,18 @@ function payable(order: OrderRecord, now: number): Outcome<never> | null {
 
 function alreadyDone(status: OrderStatus): Outcome<never> {
   return { ok: false, error: { status: 409, code: "invalid_state", message: `The order is ${status}.` } };
+}
+
+/**
+ * Why `requester` may not act on `order`: it does not exist (404), or it is another payer's (403).
+ * Checked by the object before any work, so a refused request costs one call and changes nothing.
+ */
+function refusedTo(requester: Requester, order: OrderRecord | null): Outcome<never> | null {
+  if (order === null) return notFound();
+  if (requester !== null && order.openid !== requester) {
+    return { ok: false, error: { status: 403, code: "forbidden", message: "This order belongs to another user." } };
+  }
+  return null;
 }
 
 function notFound(message = "No such order."): Outcome<never> {

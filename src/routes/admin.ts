@@ -19,8 +19,7 @@ export const adminRoutes = new Hono<AppEnv>()
     const stub = await existingOrder(c.env, c.req.valid("param").id);
     // Refunds still processing are checked with WeChat first, as pending orders are for users.
     await stub.refreshRefunds(c.var.requestId);
-    const order = await stub.refresh(c.var.requestId);
-    if (order === null) throw ApiError.notFound("No such order.");
+    const order = unwrap(await stub.refresh(null, c.var.requestId));
     const [history, refunds] = await Promise.all([stub.history(), stub.refunds()]);
     return c.json({ order: { ...toOrderView(order), paidAfterClose: order.paidAfterClose }, history, refunds });
   })

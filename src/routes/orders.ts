@@ -17,7 +17,6 @@ import { priceItems } from "../orders/pricing";
 import { decodeCursor } from "../orders/user-orders-object";
 import { formatBeijingTime } from "../wechat/beijing-time";
 import { buildPaymentParams, type PaymentParams } from "../wechat/payment-params";
-import type { Env } from "../env";
 
 const PAGE_SIZE = { default: 20 } as const;
 
@@ -90,34 +89,23 @@ export const orderRoutes = new Hono<AppEnv>()
     });
   })
 
+  // The order's object refuses another payer's request (403) or an unknown order (404) itself,
+  // before any work: one call per request.
   .get("/api/orders/:id", validOrderId(), async (c) => {
-    const stub = await ownOrder(c.env, c.req.valid("param").id, c.var.session.openid);
-    const order = await stub.refresh(c.var.requestId);
-    if (order === null) throw ApiError.notFound("No such order.");
+    const order = unwrap(await orderObject(c.env, c.req.valid("param").id).refresh(c.var.session.openid, c.var.requestId));
     return c.json({ order: toOrderView(order) });
   })
 
   .post("/api/orders/:id/pay", validOrderId(), async (c) => {
     const config = requireConfig(c.env, ["appid", "payKey", "signType"]);
-    const stub = await ownOrder(c.env, c.req.valid("param").id, c.var.session.openid);
-    const order = unwrap(await stub.preparePayment(c.var.requestId));
+    const order = unwrap(await orderObject(c.env, c.req.valid("param").id).preparePayment(c.var.session.openid, c.var.requestId));
     return c.json({ order: toOrderView(order), payment: await paymentFor(order, config) });
   })
 
   .post("/api/orders/:id/close", validOrderId(), async (c) => {
-    const stub = await ownOrder(c.env, c.req.valid("param").id, c.var.session.openid);
-    const order = unwrap(await stub.close(c.var.requestId));
+    const order = unwrap(await orderObject(c.env, c.req.valid("param").id).close(c.var.session.openid, c.var.requestId));
     return c.json({ order: toOrderView(order) });
   });
-
-/** The order's object, once we know the caller placed the order: 404 if unknown, 403 if another user's. */
-async function ownOrder(env: Env, id: string, openid: string) {
-  const stub = orderObject(env, id);
-  const order = await stub.read();
-  if (order === null) throw ApiError.notFound("No such order.");
-  if (order.openid !== openid) throw new ApiError(403, "forbidden", "This order belongs to another user.");
-  return stub;
-}
 
 /** Fresh wx.requestPayment parameters: re-signed every time, never WeChat's unifiedorder sign. */
 function paymentFor(order: OrderRecord, config: Pick<Config, "appid" | "payKey" | "signType">): Promise<PaymentParams> {

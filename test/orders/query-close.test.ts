@@ -193,6 +193,9 @@ describe("ownership and listing", () => {
       expect((await h.call(path, { token })).status).toBe(404);
     }
     expect((await orderObject(env, id).read())!.status).toBe("pending");
+    // refused before any work: no query, no new unifiedorder, no close at WeChat
+    expect(await h.calls("orderquery")).toEqual([]);
+    expect(await h.calls("unifiedorder")).toHaveLength(1);
     expect(await h.calls("closeorder")).toEqual([]);
   });
 
