@@ -161,11 +161,18 @@ export function renderReport(r) {
     `Duration-bounded runs last ${e.durationS} s after a warm-up; the notification runs are bounded by their number of distinct requests.`);
   p();
   p(`- **trivial Worker**: \`POST /\` with a ~1 KB XML body (the size of a notification), answered with a constant.`);
+  if (e.trivialLogging) {
+    p("- **trivial Worker writing 1 log line**: the same at `POST /log`, which first writes one JSON line shaped like the service's " +
+      "`order_transition` line with `console.log`, as every payment notification does. Under `wrangler dev` each console line travels " +
+      "through the inspector to the proxy and on to wrangler's terminal, so this row is the ceiling for a Worker that logs once per request.");
+  }
   p(`- **login**: \`POST /api/login\`, each request with a distinct code minted beforehand by \`POST /__sim/login-codes\` (${e.login.codesMinted} minted; pool exhausted: ${e.login.codePoolExhausted ? "**yes**" : "no"}) ` +
     "and its own \`CF-Connecting-IP\` (many phones, so the per-address login rate limit is checked but never reached). Includes the service's code2session call to the simulator and the KV write.");
   p(`- **create order**: \`POST /api/orders\` with a bearer token (${e.users ?? 20} users, round robin, each staying under the per-user order rate limit), each a new order: Durable Object writes, unifiedorder at the simulator, paySign.`);
   p(`- **payment notification**: ${e.notify.checks.distinctOrders} orders created in the order runs, each paid at the simulator with \`{"deliver": false}\`, ` +
-    "its notification signed with the local merchant key by src/wechat (sign.ts, xml.ts) and POSTed once to `/api/pay/notify`.");
+    "its notification signed with the local merchant key by src/wechat (sign.ts, xml.ts) and POSTed once to `/api/pay/notify`. " +
+    "The orders were created at least ~10 s before (all are paid at the simulator first), so their objects may have to be started again, " +
+    "as for most real notifications: Cloudflare evicts an object after ~10 s idle.");
   p(`- **storm**: ${e.storm.requests} copies of one order's notification, ${e.storm.connections} connections.`);
   p();
   const restarts = Object.entries(e.workerRestarts ?? {}).filter(([, n]) => n > 0);
@@ -177,10 +184,11 @@ export function renderReport(r) {
   p("| run | requests | req/s | per-second windows: median (min–max) | share of trivial | p50 ms | p99 ms | errors | service workerd CPU ms/req | same minus the trivial Worker's | + proxy workerd | + wrangler (Node) | simulator workerds |");
   p("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
   const baseline = e.trivial.cpuMsPerRequest.trivial.worker;
-  for (const [key, label] of [["trivial", "trivial Worker (ceiling)"], ["login", "login"], ["createOrder", "create order"], ["notify", "payment notification"], ["storm", "duplicate storm"]]) {
+  for (const [key, label] of [["trivial", "trivial Worker (ceiling)"], ["trivialLogging", "trivial Worker writing 1 log line"], ["login", "login"], ["createOrder", "create order"], ["notify", "payment notification"], ["storm", "duplicate storm"]]) {
     const x = e[key];
+    if (!x) continue;
     const own = x.cpuMsPerRequest[x.target];
-    const sim = key === "trivial" ? "–" : ms(x.cpuMsPerRequest.sim.worker + x.cpuMsPerRequest.sim.proxy);
+    const sim = key.startsWith("trivial") ? "–" : ms(x.cpuMsPerRequest.sim.worker + x.cpuMsPerRequest.sim.proxy);
     const net = key === "trivial" ? "–" : ms(own.worker - baseline);
     p(`| ${label} | ${x.requests} | ${x.rps} | ${windows(x.rpsPerSecond)} | ${key === "trivial" ? "100 %" : `${((x.rps / e.trivial.rps) * 100).toFixed(1)} %`} | ${x.latencyMs.p50} | ${x.latencyMs.p99} | ${x.errors} | ${ms(own.worker)} | ${net} | ${ms(own.proxy)} | ${ms(own.wrangler)} | ${sim} |`);
   }
@@ -263,9 +271,11 @@ function renderHandler(r, p) {
     `its files on ${h.storage} (see *work files* above). Logging is on, as deployed (console output goes to workerd's stdout).`);
   p();
   p(`Each endpoint: a warm-up, then ${h.runs} timed runs; the figure is the median µs per request of the runs (min–max). One more run of each ` +
-    "is profiled in both isolates at once (V8's sampling profiler, 100 µs): the busy samples of each isolate split the median between the " +
-    "Worker and its Durable Objects. The split is approximate: the profiler slows the isolates unevenly (console output most), and the " +
-    "runtime's work for a call between them (starting an object above all) shows in both.");
+    "is profiled in both isolates at once (V8's sampling profiler, 100 µs): each isolate's samples in its own code (JavaScript, the runtime " +
+    "built-ins it calls, its garbage collector) split the median between the Worker and its Durable Objects. The split is approximate: the " +
+    "profiler slows the isolates unevenly (console output most), the runtime's work outside any script (`(program)`) is left out of both " +
+    "shares, and the runtime's start of an object shows mostly on the calling side, inside the call (the last row: a call that does nothing " +
+    "on a new object).");
   p();
   p("| request | what it does | µs per request | Worker | Durable Objects | CPU ÷ time | timed requests |");
   p("|---|---|---|---|---|---|---|");

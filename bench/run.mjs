@@ -166,9 +166,10 @@ function evaluateTargets(r) {
     });
   }
   const share = e.notify.rps / e.trivial.rps;
+  const logging = e.trivialLogging ? `; the trivial Worker writing one log line per request, as a notification does, managed ${e.trivialLogging.rps} req/s (${((e.trivialLogging.rps / e.trivial.rps) * 100).toFixed(1)} %), and the notifications are ${((e.notify.rps / e.trivialLogging.rps) * 100).toFixed(1)} % of that` : "";
   targets.push({
     name: `notification throughput ≥ ${TARGETS.notifyShareOfTrivial * 100} % of the trivial Worker`,
-    actual: `${(share * 100).toFixed(1)} % (${e.notify.rps} vs ${e.trivial.rps} req/s)`,
+    actual: `${(share * 100).toFixed(1)} % (${e.notify.rps} vs ${e.trivial.rps} req/s)${logging}`,
     value: share,
     met: share >= TARGETS.notifyShareOfTrivial,
   });

@@ -118,6 +118,10 @@ export async function runEndToEnd({ root, tmp, ours, durationS, connections, sto
     await load({ url: base.trivial, connections, durationS: 2, nextRequest: trivialRequest, check: (s) => s === 200 });
     results.trivial = await measured("trivial Worker", "trivial", () =>
       load({ url: base.trivial, connections, durationS, nextRequest: trivialRequest, check: (s) => s === 200 }));
+    // the same, writing one log line per request, as a payment notification does: what logging costs under wrangler dev
+    const loggingRequest = () => ({ ...trivialRequest(), path: "/log" });
+    results.trivialLogging = await measured("trivial Worker + 1 log line", "trivial", () =>
+      load({ url: base.trivial, connections, durationS, nextRequest: loggingRequest, check: (s) => s === 200 }));
 
     // --- (a) login: a distinct, freshly minted code per request
     const mint = (n) => mapLimit(Array.from({ length: n }), SIM_CONCURRENCY * 2, async () => {

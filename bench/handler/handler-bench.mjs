@@ -7,7 +7,7 @@
 // and the workerd process's CPU counters over the same run check that: CPU ÷ time near 1.
 //
 // Split: one more run of each endpoint is profiled in both isolates at once (V8 sampling profiler,
-// 100 µs). The busy (non-idle) samples of each isolate give the shares of the Worker and of the
+// 100 µs). Each isolate's samples in its own code (busyOf) give the shares of the Worker and of the
 // objects; the profiler slows both down, so its times are only used as shares of the timed figure.
 import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -67,19 +67,20 @@ function workerdPids() {
     .map(Number);
 }
 
-/** Busy (non-idle) µs of a profile, and which share of it is the runtime's own (program, GC). */
+/**
+ * µs of a profile spent running the isolate's own code: samples in JavaScript (runtime built-ins
+ * included, under their caller) or in its garbage collector. "(program)" is left out on both sides:
+ * workerd runs every isolate on one thread, and an isolate's sampler also reports "(program)" while
+ * another isolate runs, which would count the same time twice.
+ */
 function busyOf(profile) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n.callFrame.functionName]));
   let busy = 0;
-  let runtime = 0;
   profile.samples.forEach((id, i) => {
     const name = byId.get(id);
-    const dt = profile.timeDeltas[i] ?? 0;
-    if (name === "(idle)") return;
-    busy += dt;
-    if (name === "(program)" || name === "(garbage collector)") runtime += dt;
+    if (name !== "(idle)" && name !== "(program)" && name !== "(root)") busy += profile.timeDeltas[i] ?? 0;
   });
-  return { busyUs: busy, runtimeUs: runtime };
+  return { busyUs: busy };
 }
 
 export async function runHandlerBench({ script, runs, compatibilityDate, compatibilityFlags, inspectorPort, profileDir, log = () => {} }) {
