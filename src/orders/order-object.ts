@@ -306,8 +306,8 @@ export class OrderObject extends DurableObject<Env> {
   }
 
   /** Asks WeChat about refunds still in processing (throttled like order queries), for the admin view. */
-  refreshRefunds(requestId?: string): Promise<void> {
-    return this.#logged(requestId, () => this.#refreshRefunds());
+  refreshRefunds(requestId?: string): Promise<Outcome<void>> {
+    return this.#logged(requestId, async (): Promise<Outcome<void>> => refusedTo(null, this.#read()) ?? { ok: true, value: await this.#refreshRefunds() });
   }
 
   async #refreshRefunds(): Promise<void> {

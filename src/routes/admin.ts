@@ -2,7 +2,7 @@
 // object reserves amounts, talks to WeChat and keeps the refund's state.
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
-import { ApiError, unwrap } from "../errors";
+import { unwrap } from "../errors";
 import { sha256Hex } from "../hash";
 import { requireJsonBody } from "../http/body";
 import { schemas, valid, validOrderId } from "../http/validation";
@@ -16,9 +16,10 @@ export const adminRoutes = new Hono<AppEnv>()
   .use("/admin/*", requireAdmin())
 
   .get("/admin/orders/:id", validOrderId(), async (c) => {
-    const stub = await existingOrder(c.env, c.req.valid("param").id);
+    const stub = orderObject(c.env, c.req.valid("param").id);
     // Refunds still processing are checked with WeChat first, as pending orders are for users.
-    await stub.refreshRefunds(c.var.requestId);
+    // An unknown order is refused (404) by the object itself.
+    unwrap(await stub.refreshRefunds(c.var.requestId));
     const order = unwrap(await stub.refresh(null, c.var.requestId));
     const [history, refunds] = await Promise.all([stub.history(), stub.refunds()]);
     return c.json({ order: { ...toOrderView(order), paidAfterClose: order.paidAfterClose }, history, refunds });
@@ -33,9 +34,8 @@ export const adminRoutes = new Hono<AppEnv>()
     async (c) => {
       requireRefundTransport(c.env);
       const { amount, reason } = c.req.valid("json");
-      const stub = await existingOrder(c.env, c.req.valid("param").id);
       const created = unwrap(
-        await stub.createRefund(
+        await orderObject(c.env, c.req.valid("param").id).createRefund(
           {
             id: newRefundId(Date.now()),
             amount,
@@ -50,9 +50,3 @@ export const adminRoutes = new Hono<AppEnv>()
       return c.json({ refund: { id: refund.id, amount: refund.amount, status: refund.status }, order: toOrderView(order) }, 201);
     },
   );
-
-async function existingOrder(env: AppEnv["Bindings"], id: string) {
-  const stub = orderObject(env, id);
-  if ((await stub.read()) === null) throw ApiError.notFound("No such order.");
-  return stub;
-}

@@ -81,8 +81,13 @@ describe("the operator API", () => {
     expect(view.refunds).toEqual([]);
   });
 
-  it("answers 404 for an unknown order", async () => {
+  it("answers 404 for an unknown order, to a view or a refund, and asks WeChat nothing", async () => {
     expect((await h.call("/admin/orders/20990101000000NoSuchOrder000000", { token: ADMIN })).status).toBe(404);
+    const refund = await h.call("/admin/orders/20990101000000NoSuchOrder000000/refunds", { json: { amount: 100 }, token: ADMIN });
+    expect(refund.status).toBe(404);
+    expect((await errorOf(refund)).code).toBe("not_found");
+    expect(await h.calls("refund")).toEqual([]);
+    expect(await h.calls("refundquery")).toEqual([]);
   });
 });
 
