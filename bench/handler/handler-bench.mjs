@@ -9,12 +9,12 @@
 // Split: one more run of each endpoint is profiled in both isolates at once (V8 sampling profiler,
 // 100 µs). Each isolate's samples in its own code (busyOf) give the shares of the Worker and of the
 // objects; the profiler slows both down, so its times are only used as shares of the timed figure.
-import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
 import { bundleHandlerWorker } from "../lib/build.mjs";
 import { connectInspector } from "../lib/inspector.mjs";
-import { cpuMs, freePort } from "../lib/procs.mjs";
+import { childrenNamed, cpuMs, freePort } from "../lib/procs.mjs";
 import { summarize } from "../lib/stats.mjs";
 import { makeWorkDir } from "../lib/work-dir.mjs";
 
@@ -50,22 +50,6 @@ export const PLAN = {
   getOrder: { count: 1000, warmup: 200 },
   newEmptyObject: { count: 200, warmup: 50 },
 };
-
-/** workerd processes that are children of this Node process (Miniflare's). */
-function workerdPids() {
-  return readdirSync("/proc")
-    .filter((d) => /^\d+$/.test(d))
-    .filter((pid) => {
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        return stat.includes("(workerd)") && Number(fields[1]) === process.pid;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 /**
  * µs of a profile spent running the isolate's own code: samples in JavaScript (runtime built-ins
@@ -115,7 +99,7 @@ export async function runHandlerBench({ script, runs, compatibilityDate, compati
   });
   try {
     await mf.ready;
-    const pids = workerdPids();
+    const pids = childrenNamed(process.pid, "workerd");
     if (pids.length !== 1) throw new Error(`expected one workerd process, found ${pids.length}`);
     const call = async (path) => {
       const response = await mf.dispatchFetch(`http://bench.local${path}`);

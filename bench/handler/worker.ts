@@ -97,9 +97,9 @@ class MemoryKv {
 
 const ORDER_BODY = '{"items":[{"sku":"coffee","quantity":2}]}';
 const allow = { limit: async () => ({ success: true }) };
-let appEnv: Cloudflare.Env | null = null;
+let appEnv: BenchEnv | null = null;
 
-async function setup(env: BenchEnv): Promise<Cloudflare.Env> {
+async function setup(env: BenchEnv): Promise<BenchEnv> {
   if (appEnv) return appEnv;
   installFakeWeChat(env);
   appEnv = { ...env, SESSIONS: new MemoryKv() as unknown as KVNamespace, LOGIN_RATE_LIMIT: allow as RateLimit, ORDER_RATE_LIMIT: allow as RateLimit };
@@ -107,7 +107,7 @@ async function setup(env: BenchEnv): Promise<Cloudflare.Env> {
 }
 
 /** One request of an endpoint, checked: a wrong answer stops the run instead of being timed. */
-async function once(endpoint: Endpoint, env: Cloudflare.Env, ctx: ExecutionContext, index: number): Promise<void> {
+async function once(endpoint: Endpoint, env: BenchEnv, ctx: ExecutionContext, index: number): Promise<void> {
   if (endpoint === "healthz") {
     const response = await app.fetch(new Request("https://service.example/healthz"), env, ctx);
     await response.text();
@@ -158,9 +158,8 @@ async function once(endpoint: Endpoint, env: Cloudflare.Env, ctx: ExecutionConte
     return;
   }
   if (endpoint === "newEmptyObject") {
-    const env_ = env as BenchEnv;
     // by name, as the order objects are addressed
-    if ((await env_.EMPTY.get(env_.EMPTY.idFromName(`empty-${++emptyObjects}`)).ping()) !== 1) throw new Error("newEmptyObject: wrong answer");
+    if ((await env.EMPTY.get(env.EMPTY.idFromName(`empty-${++emptyObjects}`)).ping()) !== 1) throw new Error("newEmptyObject: wrong answer");
     return;
   }
   const notification = endpoint === "notify" ? notifications[nextNotification++] : notifications[0];

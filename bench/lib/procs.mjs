@@ -178,6 +178,17 @@ export function ownProcesses() {
   return pids;
 }
 
+/** Process ids of the direct children of `ppid` whose command name is `comm` (e.g. Miniflare's workerd). */
+export function childrenNamed(ppid, comm) {
+  const pids = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = readStat(Number(entry));
+    if (stat && stat.ppid === ppid && stat.comm === comm) pids.push(Number(entry));
+  }
+  return pids;
+}
+
 /** CPU time of `pid` in clock ticks, or null when it is gone. */
 export function cpuTicks(pid) {
   const stat = readStat(pid);

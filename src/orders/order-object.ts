@@ -117,7 +117,7 @@ export class OrderObject extends DurableObject<Env> {
   createAndPrepare(input: NewOrder, requestId?: string): Promise<Outcome<OrderRecord>> {
     return this.#logged(requestId, async () => {
       await this.#create(input);
-      return this.#preparePayment(requestId);
+      return this.#preparePayment(this.#mustRead(), requestId);
     });
   }
 
@@ -142,12 +142,10 @@ export class OrderObject extends DurableObject<Env> {
    * in a way that a retry can fix; a definitive refusal marks it failed.
    */
   preparePayment(requester: Requester, requestId?: string): Promise<Outcome<OrderRecord>> {
-    return this.#logged(requestId, async () => refusedTo(requester, this.#read()) ?? this.#preparePayment(requestId));
+    return this.#forRequester(requester, requestId, (order) => this.#preparePayment(order, requestId));
   }
 
-  async #preparePayment(requestId?: string): Promise<Outcome<OrderRecord>> {
-    const order = this.#read();
-    if (!order) return notFound();
+  async #preparePayment(order: OrderRecord, requestId?: string): Promise<Outcome<OrderRecord>> {
     const now = Date.now();
     const refusal = payable(order, now);
     if (refusal) return refusal;
@@ -165,11 +163,10 @@ export class OrderObject extends DurableObject<Env> {
    * seconds. A failed query is logged and the stored state returned: reads never fail on WeChat.
    */
   refresh(requester: Requester, requestId?: string): Promise<Outcome<OrderRecord>> {
-    return this.#logged(requestId, async (): Promise<Outcome<OrderRecord>> => refusedTo(requester, this.#read()) ?? { ok: true, value: await this.#refresh(requestId) });
+    return this.#forRequester(requester, requestId, async (order) => ({ ok: true, value: await this.#refresh(order, requestId) }));
   }
 
-  async #refresh(requestId?: string): Promise<OrderRecord> {
-    const order = this.#mustRead();
+  async #refresh(order: OrderRecord, requestId?: string): Promise<OrderRecord> {
     if (order.status !== "pending") return order;
     const now = Date.now();
     if (order.lastQueriedAt !== null && now - order.lastQueriedAt < QUERY_MIN_INTERVAL_MS) return order;
@@ -185,12 +182,10 @@ export class OrderObject extends DurableObject<Env> {
 
   /** Closes the order at WeChat, then here. A paid order (even one WeChat reveals as paid now) → 409. */
   close(requester: Requester, requestId?: string): Promise<Outcome<OrderRecord>> {
-    return this.#logged(requestId, async () => refusedTo(requester, this.#read()) ?? this.#close(requestId));
+    return this.#forRequester(requester, requestId, (order) => this.#close(order, requestId));
   }
 
-  async #close(requestId?: string): Promise<Outcome<OrderRecord>> {
-    const order = this.#read();
-    if (!order) return notFound();
+  async #close(order: OrderRecord, requestId?: string): Promise<Outcome<OrderRecord>> {
     if (order.status === "closed") return { ok: true, value: order };
     if (order.status !== "pending" && order.status !== "failed") return alreadyDone(order.status);
     // The intent is stored first: if the call below dies half way, the alarm finishes the close.
@@ -307,7 +302,7 @@ export class OrderObject extends DurableObject<Env> {
 
   /** Asks WeChat about refunds still in processing (throttled like order queries), for the admin view. */
   refreshRefunds(requestId?: string): Promise<Outcome<void>> {
-    return this.#logged(requestId, async (): Promise<Outcome<void>> => refusedTo(null, this.#read()) ?? { ok: true, value: await this.#refreshRefunds() });
+    return this.#forRequester(null, requestId, async () => ({ ok: true, value: await this.#refreshRefunds() }));
   }
 
   async #refreshRefunds(): Promise<void> {
@@ -599,6 +594,22 @@ export class OrderObject extends DurableObject<Env> {
   }
 
   /** Runs an entry point with its log lines tagged by the request's id (an alarm run gets its own). */
+  /**
+   * Runs `action` on the stored order if `requester` may act on it; otherwise says why, before any
+   * work: no such order (404), or another payer's (403). A refused request costs one call and
+   * changes nothing.
+   */
+  #forRequester<T>(requester: Requester, requestId: string | undefined, action: (order: OrderRecord) => Promise<Outcome<T>>): Promise<Outcome<T>> {
+    return this.#logged(requestId, async (): Promise<Outcome<T>> => {
+      const order = this.#read();
+      if (order === null) return notFound();
+      if (requester !== null && order.openid !== requester) {
+        return { ok: false, error: { status: 403, code: "forbidden", message: "This order belongs to another user." } };
+      }
+      return action(order);
+    });
+  }
+
   #logged<T>(requestId: string | undefined, fn: () => T): T {
     return withLogContext(requestId ?? `alarm-${crypto.randomUUID()}`, secretsOf(this.env), fn);
   }
@@ -662,18 +673,6 @@ function payable(order: OrderRecord, now: number): Outcome<never> | null {
 
 function alreadyDone(status: OrderStatus): Outcome<never> {
   return { ok: false, error: { status: 409, code: "invalid_state", message: `The order is ${status}.` } };
-}
-
-/**
- * Why `requester` may not act on `order`: it does not exist (404), or it is another payer's (403).
- * Checked by the object before any work, so a refused request costs one call and changes nothing.
- */
-function refusedTo(requester: Requester, order: OrderRecord | null): Outcome<never> | null {
-  if (order === null) return notFound();
-  if (requester !== null && order.openid !== requester) {
-    return { ok: false, error: { status: 403, code: "forbidden", message: "This order belongs to another user." } };
-  }
-  return null;
 }
 
 function notFound(message = "No such order."): Outcome<never> {
