@@ -22,6 +22,16 @@ app.use(async function requestId(c, next) {
   c.header("X-Request-Id", id);
 });
 
+/** Answers that carry a token or someone's orders: no cache on the way may keep them. */
+const PRIVATE_ANSWERS = /^\/(?:api\/(?:login|logout|orders)(?:\/|$)|admin(?:\/|$))/;
+
+app.use(async function responseHeaders(c, next) {
+  await next();
+  // Every answer, errors included: a browser never guesses another type than the one we send.
+  c.header("X-Content-Type-Options", "nosniff");
+  if (PRIVATE_ANSWERS.test(c.req.path)) c.header("Cache-Control", "no-store");
+});
+
 app.use(limitBody());
 
 app.route("/", healthRoutes);

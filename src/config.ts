@@ -3,6 +3,7 @@
 import { ApiError } from "./errors";
 import type { Env } from "./env";
 import { isSignType, type SignType } from "./wechat/sign";
+import { isXmlText } from "./wechat/xml";
 
 /** One sellable product; prices are integer fen and come only from here. */
 export interface Product {
@@ -87,6 +88,17 @@ function load(env: Env): Loaded {
     if ("value" in result) values[key] = result.value;
     else problems[key] = { setting: name, problem: result.problem };
   }
+  // An operator token must be random, except against a loopback WeChat (the local simulator, where
+  // the published example is the point): the one setting whose check depends on others. While a
+  // base itself is unusable, that problem is the one to report.
+  const bases = [values.wechatApiBase, values.wechatPayApiBase];
+  if (values.adminToken !== undefined && bases.every((b) => b !== undefined) && !bases.every(isLoopbackOrigin)) {
+    const weakness = adminTokenWeakness(values.adminToken as string);
+    if (weakness !== null) {
+      delete values.adminToken;
+      problems.adminToken = { setting: SETTINGS.adminToken.name, problem: weakness };
+    }
+  }
   const loaded: Loaded = { values: values as Partial<Config>, problems };
   cache.set(env, loaded);
   return loaded;
@@ -145,6 +157,50 @@ function integerIn(range: { min: number; max: number }): Parser<number> {
 
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
+/** Whether an origin's host is this machine (the simulator in local development and tests). */
+export function isLoopbackOrigin(origin: unknown): boolean {
+  if (typeof origin !== "string") return false;
+  try {
+    const host = new URL(origin).hostname;
+    return LOOPBACK_HOSTS.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
+  } catch {
+    return false;
+  }
+}
+
+/** The operator token printed in wrangler.toml's local environment and the README: public, so never a real one. */
+export const EXAMPLE_ADMIN_TOKENS: readonly string[] = ["local-admin-token-change-me-in-production"];
+
+/** Words that mark a placeholder someone forgot to replace. */
+const PLACEHOLDER = /change-?me|example|password|placeholder/i;
+
+/**
+ * Why `token` cannot be a real operator token, or null. What is checked (beyond the length, checked
+ * by its parser): it is not a published example and has no placeholder word in it; it is not one
+ * short piece repeated; it is not mostly runs (each character equal to, or one after or before,
+ * the previous one, as in "aaaa" or "abcd"); it has at least 10 different characters; and the
+ * character frequencies give at least 96 bits in all (Shannon's estimate: length × entropy per
+ * character). `openssl rand -hex 32` and `openssl rand -base64 32` pass with a wide margin.
+ */
+export function adminTokenWeakness(token: string): string | null {
+  if (EXAMPLE_ADMIN_TOKENS.includes(token) || PLACEHOLDER.test(token)) {
+    return "is the published example or a placeholder; set a random one, e.g. the output of `openssl rand -hex 32`";
+  }
+  const tooLittle = "has too little variety to be random; set a random one, e.g. the output of `openssl rand -hex 32`";
+  for (let unit = 1; unit <= token.length / 2; unit++) {
+    if (token.length % unit === 0 && token.slice(0, unit).repeat(token.length / unit) === token) return tooLittle;
+  }
+  let runs = 0;
+  for (let i = 1; i < token.length; i++) if (Math.abs(token.charCodeAt(i) - token.charCodeAt(i - 1)) <= 1) runs++;
+  if (runs * 2 > token.length - 1) return tooLittle;
+  const counts = new Map<string, number>();
+  for (const ch of token) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  if (counts.size < 10) return tooLittle;
+  let bitsPerChar = 0;
+  for (const n of counts.values()) bitsPerChar -= (n / token.length) * Math.log2(n / token.length);
+  return bitsPerChar * token.length >= 96 ? null : tooLittle;
+}
+
 /** An origin (scheme://host[:port]) with no path, query or fragment; plain http only on loopback. */
 function parseOrigin(raw: string | undefined): { value: string } | { problem: string } {
   let url: URL;
@@ -156,8 +212,7 @@ function parseOrigin(raw: string | undefined): { value: string } | { problem: st
   if (url.pathname !== "/" || url.search !== "" || url.hash !== "" || url.username !== "" || url.password !== "") {
     return { problem: "must be an origin only, with no path, query, fragment or credentials" };
   }
-  const loopback = LOOPBACK_HOSTS.has(url.hostname) || /^127\.\d+\.\d+\.\d+$/.test(url.hostname);
-  if (url.protocol === "https:" || (url.protocol === "http:" && loopback)) return { value: url.origin };
+  if (url.protocol === "https:" || (url.protocol === "http:" && isLoopbackOrigin(url.origin))) return { value: url.origin };
   return { problem: "must use https:// (plain http:// is allowed only for loopback hosts)" };
 }
 
@@ -180,6 +235,8 @@ function parseCatalog(raw: string | undefined): { value: Catalog } | { problem: 
     if (typeof name !== "string" || name.trim() === "" || name.length > 100) {
       return { problem: `product "${sku}" needs a name of 1-100 characters` };
     }
+    // Names become the order's description, sent to WeChat inside XML.
+    if (!isXmlText(name)) return { problem: `product "${sku}" has a name with a character WeChat's XML cannot carry` };
     if (typeof price !== "number" || !Number.isSafeInteger(price) || price < LIMITS.productPrice.min || price > LIMITS.productPrice.max) {
       return { problem: `product "${sku}" needs a price in whole fen from ${LIMITS.productPrice.min} to ${LIMITS.productPrice.max}` };
     }

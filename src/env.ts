@@ -13,9 +13,11 @@ declare global {
       /** One Durable Object per user: the user's order index and Idempotency-Keys (orders/user-orders-object.ts). */
       USER_ORDERS: DurableObjectNamespace<UserOrdersObject>;
 
-      /** Rate limits (wrangler.toml [[ratelimits]]): logins per client address, order creations per user. */
+      /** Rate limits (wrangler.toml [[ratelimits]]): logins per client, order creations per user,
+       * failed operator authentications per client. */
       LOGIN_RATE_LIMIT: RateLimit;
       ORDER_RATE_LIMIT: RateLimit;
+      ADMIN_AUTH_RATE_LIMIT: RateLimit;
       /** The merchant's API client certificate (mTLS binding) for /secapi/pay/refund; absent locally. */
       WECHATPAY_CERT?: Fetcher;
 

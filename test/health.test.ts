@@ -47,10 +47,12 @@ describe("GET /healthz", () => {
 
 describe("the refund certificate", () => {
   it("is required once WeChat Pay is not a loopback simulator, and refunds are refused without it", async () => {
-    const h = startHarness({ env: envWith({ WECHATPAY_API_BASE: "https://api.mch.weixin.qq.com" }) });
+    // Off loopback the operator token must be a random one (test/hardening.test.ts).
+    const adminToken = [...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, "0")).join("");
+    const h = startHarness({ env: envWith({ WECHATPAY_API_BASE: "https://api.mch.weixin.qq.com", ADMIN_TOKEN: adminToken }) });
     const body = (await (await h.call("/healthz")).json()) as { problems: { setting: string; problem: string }[] };
     expect(body.problems).toEqual([{ setting: "WECHATPAY_CERT", problem: expect.stringMatching(/mTLS/) }]);
-    const response = await h.call("/admin/orders/20990101000000NoSuchOrder000000/refunds", { json: { amount: 1 }, token: env.ADMIN_TOKEN! });
+    const response = await h.call("/admin/orders/20990101000000NoSuchOrder000000/refunds", { json: { amount: 1 }, token: adminToken });
     expect(response.status).toBe(503);
     expect((await errorOf(response)).message).toContain("WECHATPAY_CERT");
   });

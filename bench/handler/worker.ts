@@ -102,7 +102,7 @@ let appEnv: BenchEnv | null = null;
 async function setup(env: BenchEnv): Promise<BenchEnv> {
   if (appEnv) return appEnv;
   installFakeWeChat(env);
-  appEnv = { ...env, SESSIONS: new MemoryKv() as unknown as KVNamespace, LOGIN_RATE_LIMIT: allow as RateLimit, ORDER_RATE_LIMIT: allow as RateLimit };
+  appEnv = { ...env, SESSIONS: new MemoryKv() as unknown as KVNamespace, LOGIN_RATE_LIMIT: allow as RateLimit, ORDER_RATE_LIMIT: allow as RateLimit, ADMIN_AUTH_RATE_LIMIT: allow as RateLimit };
   return appEnv;
 }
 

@@ -4,14 +4,13 @@ import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../app-env";
 import { ApiError } from "../errors";
 import { SessionStore } from "../sessions/session-store";
-
-const BEARER = /^Bearer[ ]+(\S+)\s*$/i;
+import { bearerToken } from "./bearer";
 
 /** Requires a mini-program user's login token; puts the session on `c.var.session`. */
 export function requireSession() {
   return createMiddleware<AppEnv>(async function requireSession(c, next) {
-    const match = BEARER.exec(c.req.header("Authorization") ?? "");
-    const session = match?.[1] ? await new SessionStore(c.env.SESSIONS).find(match[1]) : null;
+    const token = bearerToken(c.req.header("Authorization"));
+    const session = token !== undefined ? await new SessionStore(c.env.SESSIONS).find(token) : null;
     if (session === null) throw ApiError.unauthorized();
     c.set("session", session);
     await next();

@@ -9,6 +9,11 @@ import { ApiError } from "../errors";
 import { ORDER_ID_PATTERN } from "../orders/order-id";
 import { ITEM_LIMITS } from "../orders/pricing";
 import { REFUND_LIMITS } from "../orders/refund-rules";
+import { OUT_REFUND_NO } from "../wechat/pay-client";
+import { isXmlText } from "../wechat/xml";
+
+/** Free text that is sent on to WeChat inside an XML request: every character must be one XML can carry. */
+const wechatText = (max: number) => z.string().check(z.maxLength(max), z.refine(isXmlText, "contains a character WeChat's XML cannot carry (a control character or a non-character)"));
 
 const printable = (max: number) => z.string().check(z.regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces"), z.maxLength(max));
 
@@ -33,7 +38,7 @@ export const schemas = {
   }),
   refund: z.object({
     amount: z.int().check(z.minimum(1), z.maximum(Number.MAX_SAFE_INTEGER)),
-    reason: z.optional(z.string().check(z.maxLength(REFUND_LIMITS.maxReasonLength))),
+    reason: z.optional(wechatText(REFUND_LIMITS.maxReasonLength)),
   }),
   orderList: z.object({
     limit: z.optional(z.pipe(z.string().check(z.regex(/^(?:[1-9]|[1-4][0-9]|50)$/, "must be a whole number from 1 to 50")), z.transform(Number))),
@@ -43,6 +48,7 @@ export const schemas = {
     "idempotency-key": z.optional(printable(255)),
   }),
   orderId: z.object({ id: z.string().check(z.regex(ORDER_ID_PATTERN)) }),
+  refundPath: z.object({ id: z.string().check(z.regex(ORDER_ID_PATTERN)), refundId: z.string().check(z.regex(OUT_REFUND_NO)) }),
 };
 
 /** A validator for one part of the request; a failure is 400 with the first problem, by path. */
@@ -56,6 +62,13 @@ export function valid<Target extends keyof ValidationTargets, Schema extends z.Z
 export function validOrderId() {
   return zValidator("param", schemas.orderId, (result) => {
     if (!result.success) throw ApiError.notFound("No such order.");
+  });
+}
+
+/** An order id and one of its refunds' ids in the path; ids that cannot exist are not found. */
+export function validRefundPath() {
+  return zValidator("param", schemas.refundPath, (result) => {
+    if (!result.success) throw ApiError.notFound("No such refund.");
   });
 }
 

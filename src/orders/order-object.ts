@@ -15,7 +15,7 @@ import type { PayClient } from "../wechat/pay-client";
 import type { RefundNotice } from "../wechat/refund-notification";
 import { checkTransition, type OrderStatus, type TransitionSource } from "./order-state";
 import type { HistoryEntry, OrderRecord, RefundView, WeChatOrderParams } from "./order-record";
-import { budgetedPayClient, refundNotifyUrl } from "./pay-gateway";
+import { budgetedPayClient } from "./pay-gateway";
 import type { LineItem } from "./pricing";
 import { refundedAmount, refundRefusal, REFUND_LIMITS, statusAfterRefunds, publicRefundStatus } from "./refund-rules";
 import { backoffDelay } from "./retry-schedule";
@@ -76,10 +76,14 @@ export class OrderObject extends DurableObject<Env> {
   /** Work on WeChat that is under way in this instance, so an alarm and a request never do it twice at once. */
   readonly #busy = new Set<string>();
 
+  /** Whether this object's tables exist: they are created with its order, so that asking for an id
+   * that was never an order leaves nothing stored behind. */
+  #hasSchema: boolean;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
-    this.#sql.exec(ORDER_SCHEMA);
+    this.#hasSchema = this.#sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'order_record'").toArray().length > 0;
   }
 
   // --- reading -------------------------------------------------------------------------------
@@ -90,6 +94,7 @@ export class OrderObject extends DurableObject<Env> {
   }
 
   history(): HistoryEntry[] {
+    if (!this.#hasSchema) return [];
     return this.#sql
       .exec<{ at: number; from_status: string | null; to_status: string; source: string; note: string | null }>(
         "SELECT at, from_status, to_status, source, note FROM history ORDER BY seq",
@@ -124,6 +129,10 @@ export class OrderObject extends DurableObject<Env> {
   /** Stores a new order; an order already stored under this id is kept as it is. */
   async #create(input: NewOrder): Promise<void> {
     if (this.#read()) return;
+    if (!this.#hasSchema) {
+      this.#sql.exec(ORDER_SCHEMA);
+      this.#hasSchema = true;
+    }
     this.#sql.exec(
       `INSERT INTO order_record (singleton, id, openid, status, amount, description, items, request_hash,
          wechat_params, created_at, expires_at, next_check_at) VALUES (1, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -271,7 +280,10 @@ export class OrderObject extends DurableObject<Env> {
     const attempt = await this.#advanceRefund(input.id, this.#wechat());
     const refund = this.#refundRow(input.id);
     if (refund.status === "failed") {
-      const message = `WeChat refused the refund (${refund.failure ?? "unknown reason"}); nothing was refunded and the amount is released.`;
+      const message =
+        attempt?.failure.kind === "unsendable"
+          ? `The refund could not be sent to WeChat (${attempt.failure.reason}); nothing was refunded and the amount is released.`
+          : `WeChat refused the refund (${refund.failure ?? "unknown reason"}); nothing was refunded and the amount is released.`;
       return { ok: false, error: { status: 502, code: "upstream_error", message } };
     }
     if (attempt !== null && !attempt.retryable) upstreamError(attempt, requestId);
@@ -298,6 +310,55 @@ export class OrderObject extends DurableObject<Env> {
     const changed = this.#settleRefund(refund.id, notice.refundStatus, "notify", notice.refundId);
     await this.#armAlarm();
     return { ok: true, value: changed ? "applied" : "repeated" };
+  }
+
+  /**
+   * Cancels a refund that WeChat never received: it becomes failed with failure "cancelled" and its
+   * amount is released. One that was tried before may have reached WeChat (an answer lost to a
+   * time-out), so WeChat is asked first; a refund WeChat has is never cancelled here (409).
+   */
+  cancelRefund(refundId: string, requestId?: string): Promise<Outcome<{ refund: RefundView; order: OrderRecord }>> {
+    return this.#forRequester(null, requestId, (order) => this.#cancelRefund(order, refundId, requestId));
+  }
+
+  async #cancelRefund(order: OrderRecord, id: string, requestId?: string): Promise<Outcome<{ refund: RefundView; order: OrderRecord }>> {
+    const found = this.#sql.exec<RefundRow>("SELECT * FROM refunds WHERE id = ?", id).toArray()[0];
+    if (!found) return notFound("No such refund.");
+    const done = (): Outcome<{ refund: RefundView; order: OrderRecord }> => ({ ok: true, value: { refund: fromRefundRow(this.#refundRow(id)), order: this.#mustRead() } });
+    const notCancellable = (why: string): Outcome<never> => ({ ok: false, error: { status: 409, code: "invalid_state", message: `The refund cannot be cancelled: ${why}.` } });
+    if (found.status === "failed" && found.failure === "cancelled") return done();
+    if (found.status !== "queued") return notCancellable(found.status === "processing" ? "WeChat has it" : `it is already ${found.status}`);
+    if (this.#busy.has(id)) return notCancellable("it is being sent to WeChat right now");
+    this.#busy.add(id);
+    try {
+      if (found.attempts > 0) {
+        try {
+          const known = await this.#wechat().refundQuery({ outRefundNo: id });
+          // WeChat has it after all: record what WeChat says, and leave it to the usual checks.
+          if (this.#refundRow(id).status === "queued") {
+            this.#sql.exec(
+              "UPDATE refunds SET status = 'processing', refund_id = ?, submitted_at = ?, attempts = 0, next_attempt_at = ? WHERE id = ?",
+              known.refundId ?? null, Date.now(), Date.now() + REFUND_CHECK_AFTER_MS, id,
+            );
+          }
+          this.#settleRefund(id, known.refundStatus, "query", known.refundId ?? null);
+          return notCancellable("WeChat has it");
+        } catch (error) {
+          if (!(error instanceof WeChatError)) throw error;
+          if (businessCode(error) !== "REFUNDNOTEXIST") return { ok: false, error: toErrorData(upstreamError(error, requestId)) };
+        }
+      }
+      if (this.#refundRow(id).status !== "queued") return notCancellable("it changed while WeChat was asked");
+      this.#sql.exec(
+        "UPDATE refunds SET status = 'failed', failure = 'cancelled', finished_at = ?, next_attempt_at = NULL WHERE id = ?",
+        Date.now(), id,
+      );
+      log("info", "refund_cancelled", { orderId: order.id, refundId: id });
+      return done();
+    } finally {
+      this.#busy.delete(id);
+      await this.#armAlarm();
+    }
   }
 
   /** Asks WeChat about refunds still in processing (throttled like order queries), for the admin view. */
@@ -491,7 +552,6 @@ export class OrderObject extends DurableObject<Env> {
           outRefundNo: id,
           totalFee: order.amount,
           refundFee: refund.amount,
-          notifyUrl: refundNotifyUrl(this.env),
           ...(refund.reason !== null ? { refundDesc: refund.reason } : {}),
         });
         if (this.#refundRow(id).status === "queued") {
@@ -642,6 +702,7 @@ export class OrderObject extends DurableObject<Env> {
   }
 
   #read(): OrderRecord | null {
+    if (!this.#hasSchema) return null;
     const row = this.#sql.exec<OrderRow>("SELECT * FROM order_record WHERE singleton = 1").toArray()[0];
     return row ? fromOrderRow(row) : null;
   }
@@ -653,6 +714,7 @@ export class OrderObject extends DurableObject<Env> {
   }
 
   #refundRows(): RefundRow[] {
+    if (!this.#hasSchema) return [];
     return this.#sql.exec<RefundRow>("SELECT * FROM refunds ORDER BY created_at, id").toArray();
   }
 

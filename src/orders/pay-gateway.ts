@@ -1,9 +1,10 @@
 // Builds the WeChat Pay client for the order objects from configuration: the one place that decides
 // how refunds reach WeChat (through the merchant's mTLS certificate binding, or plainly to a
 // loopback simulator) — an explicit choice from configuration, never a fallback on error.
-import { requireConfig } from "../config";
+import { isLoopbackOrigin, requireConfig } from "../config";
 import { ApiError } from "../errors";
 import type { Env } from "../env";
+import { WeChatError, type WeChatApi } from "../wechat/errors";
 import { createPayClient, type PayClient } from "../wechat/pay-client";
 import { withRetries } from "../wechat/retry";
 import { PER_CALL_TIMEOUT_MS, REQUEST_BUDGET_MS } from "../upstream";
@@ -33,13 +34,16 @@ export function payClientFor(env: Env, timeoutMs: number = PER_CALL_TIMEOUT_MS):
  */
 export function refundTransportProblem(env: Env): string | null {
   if (env.WECHATPAY_CERT !== undefined) return null;
-  const base = requireConfig(env, ["wechatPayApiBase"]).wechatPayApiBase;
-  const host = new URL(base).hostname;
-  const loopback = host === "localhost" || host === "[::1]" || /^127\./.test(host);
-  return loopback ? null : "the WECHATPAY_CERT mTLS certificate binding is missing, so refunds cannot reach WeChat";
+  return isLoopbackOrigin(requireConfig(env, ["wechatPayApiBase"]).wechatPayApiBase) ? null : "the WECHATPAY_CERT mTLS certificate binding is missing, so refunds cannot reach WeChat";
 }
 
+/**
+ * What a refund needs before anything is reserved: every setting the refund request is built from,
+ * and a way to reach WeChat with the certificate. Refused at the edge (503), so that a refund is
+ * never stored that could not be sent.
+ */
 export function requireRefundTransport(env: Env): void {
+  requireConfig(env, ["appid", "mchId", "payKey", "signType", "wechatPayApiBase", "publicBaseUrl"]);
   const problem = refundTransportProblem(env);
   if (problem !== null) throw new ApiError(503, "not_configured", `The service is not configured: ${problem}.`);
 }
@@ -47,17 +51,27 @@ export function requireRefundTransport(env: Env): void {
 /**
  * A pay client whose every call is retried with identical parameters (a new nonce_str, the same
  * business fields) on WeChat's retryable failures, within one budget shared by all its calls.
+ * Every failure is a WeChatError: one that is not WeChat's answer (a request that cannot be built,
+ * a setting gone bad) becomes `unsendable`, final, so that callers end the attempt in a defined
+ * state instead of rethrowing it on every request and alarm run.
  */
 export function budgetedPayClient(env: Env, budgetMs: number = REQUEST_BUDGET_MS): PayClient {
   const deadline = performance.now() + budgetMs;
-  const attempt = <T>(operation: (client: PayClient) => Promise<T>): Promise<T> =>
-    withRetries((timeoutMs) => operation(payClientFor(env, timeoutMs)), { deadline, perCallMs: PER_CALL_TIMEOUT_MS });
+  const attempt = async <T>(api: WeChatApi, operation: (client: PayClient) => Promise<T>): Promise<T> => {
+    try {
+      return await withRetries((timeoutMs) => operation(payClientFor(env, timeoutMs)), { deadline, perCallMs: PER_CALL_TIMEOUT_MS });
+    } catch (error) {
+      if (error instanceof WeChatError) throw error;
+      throw new WeChatError(api, { kind: "unsendable", reason: error instanceof Error ? error.message : "unknown error" });
+    }
+  };
   return {
-    call: (api, path, fields) => attempt((c) => c.call(api, path, fields)),
-    unifiedOrder: (request) => attempt((c) => c.unifiedOrder(request)),
-    orderQuery: (query) => attempt((c) => c.orderQuery(query)),
-    closeOrder: (query) => attempt((c) => c.closeOrder(query)),
-    refund: (request) => attempt((c) => c.refund(request)),
-    refundQuery: (query) => attempt((c) => c.refundQuery(query)),
+    call: (api, path, fields) => attempt(api, (c) => c.call(api, path, fields)),
+    unifiedOrder: (request) => attempt("unifiedorder", (c) => c.unifiedOrder(request)),
+    orderQuery: (query) => attempt("orderquery", (c) => c.orderQuery(query)),
+    closeOrder: (query) => attempt("closeorder", (c) => c.closeOrder(query)),
+    // The notify URL is built here, inside the attempt: a bad PUBLIC_BASE_URL is an unsendable refund, not a throw.
+    refund: (request) => attempt("refund", (c) => c.refund({ ...request, notifyUrl: refundNotifyUrl(env) })),
+    refundQuery: (query) => attempt("refundquery", (c) => c.refundQuery(query)),
   };
 }

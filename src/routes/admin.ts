@@ -5,7 +5,7 @@ import type { AppEnv } from "../app-env";
 import { unwrap } from "../errors";
 import { sha256Hex } from "../hash";
 import { requireJsonBody } from "../http/body";
-import { schemas, valid, validOrderId } from "../http/validation";
+import { schemas, valid, validOrderId, validRefundPath } from "../http/validation";
 import { requireAdmin } from "../http/require-admin";
 import { newRefundId } from "../orders/order-id";
 import { toOrderView } from "../orders/order-record";
@@ -49,4 +49,12 @@ export const adminRoutes = new Hono<AppEnv>()
       const { refund, order } = created;
       return c.json({ refund: { id: refund.id, amount: refund.amount, status: refund.status }, order: toOrderView(order) }, 201);
     },
-  );
+  )
+
+  // A refund WeChat never received (say, one whose request could not be sent) is ended here,
+  // releasing its amount; one that WeChat has is settled only by WeChat.
+  .post("/admin/orders/:id/refunds/:refundId/cancel", validRefundPath(), async (c) => {
+    const { id, refundId } = c.req.valid("param");
+    const { refund, order } = unwrap(await orderObject(c.env, id).cancelRefund(refundId, c.var.requestId));
+    return c.json({ refund, order: toOrderView(order) });
+  });

@@ -18,7 +18,8 @@ export type WeChatFailure =
   | { kind: "malformed" } // body unparseable / required fields missing
   | { kind: "bad_signature" } // a SUCCESS response whose sign did not verify
   | { kind: "return_fail"; message: string } // v2 return_code=FAIL (communication level, e.g. 签名错误)
-  | { kind: "business"; code: string; description: string }; // v2 result_code=FAIL err_code/err_code_des, or code2session errcode
+  | { kind: "business"; code: string; description: string } // v2 result_code=FAIL err_code/err_code_des, or code2session errcode
+  | { kind: "unsendable"; reason: string }; // the request could not be built or sent: WeChat never saw it (reason names no value)
 
 /** Business codes WeChat documents as "call again with the same parameters". */
 const RETRYABLE_BUSINESS_CODES: ReadonlySet<string> = new Set(["SYSTEMERROR", "BIZERR_NEED_RETRY"]);
@@ -69,6 +70,8 @@ function describe(failure: WeChatFailure): string {
       return `return_code FAIL (${failure.message})`;
     case "business":
       return `${failure.code} (${failure.description})`;
+    case "unsendable":
+      return `the request could not be sent (${failure.reason})`;
   }
 }
 

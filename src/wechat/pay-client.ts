@@ -119,7 +119,7 @@ export interface PayClient {
 }
 
 /** WeChat's out_refund_no alphabet and length (String(64)). */
-const OUT_REFUND_NO = /^[0-9A-Za-z_\-|*@]{1,64}$/;
+export const OUT_REFUND_NO = /^[0-9A-Za-z_\-|*@]{1,64}$/;
 
 /**
  * refundquery lists refunds as indexed fields (about a dozen per refund, and an order may have 50 refunds), far

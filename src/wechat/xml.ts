@@ -194,6 +194,11 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // Characters XML 1.0 cannot carry at all, even in CDATA (controls, lone surrogates, U+FFFE/U+FFFF).
 const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 
+/** Whether `value` is text XML 1.0 can carry, so that buildXml accepts it: check free text at the edge with this. */
+export function isXmlText(value: string): boolean {
+  return !NOT_XML_CHAR.test(value);
+}
+
 /**
  * Builds <xml>…</xml> with no declaration; values in CDATA (split "]]>" safely, CR written as &#13;), names validated as
  * [A-Za-z_][A-Za-z0-9_]* (an XML name cannot start with a digit). Throws TypeError for a bad name or a value XML
@@ -204,7 +209,7 @@ export function buildXml(fields: Readonly<Record<string, string>>): string {
   for (const [name, value] of Object.entries(fields)) {
     if (!NAME.test(name)) throw new TypeError("XML field name must match [A-Za-z_][A-Za-z0-9_]*");
     if (typeof value !== "string") throw new TypeError(`XML field ${name} must be a string`);
-    if (NOT_XML_CHAR.test(value)) throw new TypeError(`XML field ${name} contains a character XML cannot carry`);
+    if (!isXmlText(value)) throw new TypeError(`XML field ${name} contains a character XML cannot carry`);
     xml += `<${name}>${characterData(value)}</${name}>`;
   }
   return `${xml}</xml>`;

@@ -318,3 +318,106 @@ describe("the refund notification", () => {
     expect(await (await post(await forged(xml, good))).text()).toBe(SUCCESS);
   });
 });
+
+describe("a refund that cannot reach WeChat never sticks (red-team finding)", () => {
+  it("refuses a reason XML cannot carry with 400 naming the field, and reserves and sends nothing", async () => {
+    const id = await paidOrder();
+    for (const reason of ["cold\u000bcoffee", "nul\u0000byte", "non\uFFFFcharacter", "lone\uD800surrogate"]) {
+      const response = await refund(id, { amount: 500, reason });
+      expect(response.status).toBe(400);
+      const error = await errorOf(response);
+      expect(error.code).toBe("invalid_request");
+      expect(error.message).toMatch(/reason/);
+    }
+    expect((await adminView(id)).refunds).toEqual([]);
+    expect(await h.calls("refund")).toEqual([]);
+    // Text XML can carry (tabs, new lines, any language) is still fine.
+    expect((await refund(id, { amount: 500, reason: "冷咖啡\tcold\ncoffee ☕" })).status).toBe(201);
+  });
+
+  it("ends a refund whose request cannot be built as failed, releases its amount, and no alarm run throws", async () => {
+    const id = await paidOrder();
+    // Past the edge's validation (as a refund stored by an older version would be): the request cannot be built.
+    const stored = await orderObject(env, id).createRefund({ id: "20261201000000RUnsendable0000001", amount: 1800, reason: "cold\u000bcoffee", idempotencyKey: null, requestHash: "x" });
+    expect(stored.ok).toBe(false);
+    expect(stored.ok ? null : stored.error).toMatchObject({ status: 502, code: "upstream_error" });
+    expect(stored.ok ? "" : stored.error.message).toMatch(/could not be sent.*released/);
+    const view = await adminView(id);
+    expect(view.refunds).toEqual([expect.objectContaining({ status: "failed", failure: "unsendable" })]);
+    expect(await h.calls("refund")).toEqual([]);
+    expect(await runInDurableObject(orderObject(env, id), (_i, ctx) => ctx.storage.getAlarm())).toBeNull();
+    // The whole amount is free again.
+    await advance(REFUND_LIMITS.spacingMs);
+    expect((await refund(id, { amount: 1800 })).status).toBe(201);
+  });
+
+  it("a queued refund that cannot be built fails at its turn instead of throwing in every alarm run", async () => {
+    const id = await paidOrder();
+    expect((await refund(id, { amount: 100 })).status).toBe(201);
+    const queued = await orderObject(env, id).createRefund({ id: "20261201000000RUnsendable0000002", amount: 200, reason: "bad\u0000", idempotencyKey: null, requestHash: "y" });
+    expect(queued.ok && queued.value.refund.status).toBe("processing");
+    await advance(REFUND_LIMITS.spacingMs);
+    await runDurableObjectAlarm(orderObject(env, id));
+    const refunds = await orderObject(env, id).refunds();
+    const bad = refunds.find((r) => r.id === "20261201000000RUnsendable0000002");
+    expect(bad).toMatchObject({ status: "failed", failure: "unsendable" });
+    expect((await h.calls("refund")).map((c) => c.fields.out_refund_no)).toEqual(refunds.filter((r) => r !== bad).map((r) => r.id));
+  });
+});
+
+describe("cancelling a refund that never reached WeChat", () => {
+  type CancelBody = { refund: { id: string; amount: number; status: string; failure: string | null }; order: { status: string } };
+  const cancel = (id: string, refundId: string) => h.call(`/admin/orders/${id}/refunds/${refundId}/cancel`, { method: "POST", token: ADMIN });
+
+  it("cancels a refund waiting for its turn: failed, 'cancelled', its amount released, never sent", async () => {
+    const id = await paidOrder();
+    const first = (await (await refund(id, { amount: 800 })).json()) as RefundBody;
+    const waiting = (await (await refund(id, { amount: 1000 })).json()) as RefundBody;
+    const response = await cancel(id, waiting.refund.id);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as CancelBody;
+    expect(body.refund).toMatchObject({ id: waiting.refund.id, amount: 1000, status: "failed", failure: "cancelled" });
+    expect(body.order.status).toBe("paid");
+    // Repeating it is harmless.
+    expect(((await (await cancel(id, waiting.refund.id)).json()) as CancelBody).refund.failure).toBe("cancelled");
+    // Its turn comes and goes: it is not sent, and its 1000 fen can be refunded again.
+    await advance(REFUND_LIMITS.spacingMs);
+    await runDurableObjectAlarm(orderObject(env, id));
+    expect((await h.calls("refund")).map((c) => c.fields.out_refund_no)).toEqual([first.refund.id]);
+    expect((await refund(id, { amount: 1000 })).status).toBe(201);
+  });
+
+  it("asks WeChat first about a refund already tried, and cancels it when WeChat never received it", async () => {
+    const id = await paidOrder();
+    await h.simControl("/__sim/faults", { api: "refund", kind: "SYSTEMERROR", times: 100 });
+    const tried = (await (await refund(id, { amount: 500 })).json()) as RefundBody;
+    await h.clearFaults();
+    const response = await cancel(id, tried.refund.id);
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as CancelBody).refund).toMatchObject({ status: "failed", failure: "cancelled" });
+    expect((await h.calls("refundquery")).map((c) => c.fields.out_refund_no)).toEqual([tried.refund.id]);
+  });
+
+  it("refuses (409) a refund WeChat has, also when only WeChat knows it arrived, and 404 for an unknown one", async () => {
+    const id = await paidOrder();
+    const accepted = (await (await refund(id, { amount: 300 })).json()) as RefundBody;
+    let response = await cancel(id, accepted.refund.id);
+    expect(response.status).toBe(409);
+    expect((await errorOf(response)).code).toBe("invalid_state");
+
+    // WeChat took this one, but every answer was lost on the way back: WeChat is asked, and it has it.
+    await advance(REFUND_LIMITS.spacingMs);
+    await h.simControl("/__sim/faults", { api: "refund", kind: "drop", times: 100 });
+    const lost = (await (await refund(id, { amount: 400 })).json()) as RefundBody;
+    await h.clearFaults();
+    const before = await orderObject(env, id).refunds();
+    response = await cancel(id, lost.refund.id);
+    expect(response.status).toBe(409);
+    expect((await orderObject(env, id).refunds())[1]).toMatchObject({ status: "processing", refundId: expect.any(String) });
+    expect(before[1]!.refundId).toBeNull();
+
+    expect((await cancel(id, "20261201000000RNoSuchRefund00000")).status).toBe(404);
+    expect((await cancel("20261201000000NoSuchOrder0000000", accepted.refund.id)).status).toBe(404);
+    expect((await h.call(`/admin/orders/${id}/refunds/${accepted.refund.id}/cancel`, { method: "POST", token })).status).toBe(403);
+  });
+});
