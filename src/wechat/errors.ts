@@ -21,8 +21,8 @@ export type WeChatFailure =
   | { kind: "business"; code: string; description: string } // v2 result_code=FAIL err_code/err_code_des, or code2session errcode
   | { kind: "unsendable"; reason: string }; // the request could not be built or sent: WeChat never saw it (reason names no value)
 
-/** Business codes WeChat documents as "call again with the same parameters". */
-const RETRYABLE_BUSINESS_CODES: ReadonlySet<string> = new Set(["SYSTEMERROR", "BIZERR_NEED_RETRY"]);
+/** Business codes WeChat documents as "call again with the same parameters" (v2's, and v3's SYSTEM_ERROR). */
+const RETRYABLE_BUSINESS_CODES: ReadonlySet<string> = new Set(["SYSTEMERROR", "BIZERR_NEED_RETRY", "SYSTEM_ERROR"]);
 
 /** A failed WeChat call. `failure` says what happened; `retryable` says whether repeating the identical call may help. */
 export class WeChatError extends Error {

@@ -11,23 +11,40 @@ export const platformFetch: typeof fetch = (input, init) => fetch(input, init);
  * Sends one request and returns the body of a 2xx answer as text. The deadline covers both the headers and the body.
  * Failures: deadline passed → timeout; fetch or body read threw → network; non-2xx → http.
  */
-export async function exchange(
-  api: WeChatApi,
-  fetchFn: typeof fetch,
-  url: string,
-  init: RequestInit,
-  timeoutMs: number,
-): Promise<string> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), timeoutMs);
-  try {
+export function exchange(api: WeChatApi, fetchFn: typeof fetch, url: string, init: RequestInit, timeoutMs: number): Promise<string> {
+  return underDeadline(api, timeoutMs, async (signal) => {
     // Racing against the signal, not only passing it, also bounds an injected fetch that ignores `signal`.
-    const response = await untilAborted(fetchFn(url, { ...init, signal: controller.signal }), controller.signal);
+    const response = await untilAborted(fetchFn(url, { ...init, signal }), signal);
     if (!response.ok) {
       await response.body?.cancel().catch(() => undefined);
       throw new WeChatError(api, { kind: "http", status: response.status });
     }
-    return await untilAborted(response.text(), controller.signal);
+    return untilAborted(response.text(), signal);
+  });
+}
+
+/** An answer as it came: what a caller needs to verify a signature over the raw body before reading it. */
+export interface RawAnswer {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: Uint8Array;
+}
+
+/** Like exchange(), but any status is an answer, returned with its headers and raw body (API v3 signs its errors too). */
+export function exchangeRaw(api: WeChatApi, fetchFn: typeof fetch, url: string, init: RequestInit, timeoutMs: number): Promise<RawAnswer> {
+  return underDeadline(api, timeoutMs, async (signal) => {
+    const response = await untilAborted(fetchFn(url, { ...init, signal }), signal);
+    const body = new Uint8Array(await untilAborted(response.arrayBuffer(), signal));
+    return { status: response.status, headers: response.headers, body };
+  });
+}
+
+/** Runs `work` under a deadline; anything but a WeChatError it throws becomes timeout (deadline passed) or network. */
+async function underDeadline<T>(api: WeChatApi, timeoutMs: number, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  try {
+    return await work(controller.signal);
   } catch (error) {
     if (error instanceof WeChatError) throw error;
     // The original error is not attached as `cause`: some runtimes include the request URL in it.

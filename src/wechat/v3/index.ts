@@ -2,6 +2,7 @@
 // AEAD resources and notifications. Pure like the rest of src/wechat: no Hono, no storage.
 export { AeadError, decryptAead, encryptAead, type AeadErrorReason, type AeadParams } from "./aead";
 export { KeyFormatError, importMerchantPrivateKey, importWeChatPayPublicKey, normalizeSerial, parsePlatformCertificate, readPem, type PlatformCertificate } from "./keys";
+export { createV3PayClient, type V3JsapiPrepayRequest, type V3PayClient, type V3PayClientConfig, type V3Refund, type V3RefundRequest } from "./pay-client";
 export { VerificationKeyRing, readCertificatesAnswer, type KeyRingOptions } from "./key-ring";
 export {
   NotificationError,
