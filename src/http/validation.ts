@@ -47,6 +47,10 @@ export const schemas = {
   idempotency: z.object({
     "idempotency-key": z.optional(printable(255)),
   }),
+  introspect: z.object({
+    // Any string is a fair question (the answer for a malformed one is simply "not active").
+    token: z.string({ error: "is required: the mini-program's bearer token" }).check(z.maxLength(512)),
+  }),
   orderId: z.object({ id: z.string().check(z.regex(ORDER_ID_PATTERN)) }),
   refundPath: z.object({ id: z.string().check(z.regex(ORDER_ID_PATTERN)), refundId: z.string().check(z.regex(OUT_REFUND_NO)) }),
 };

@@ -1,5 +1,5 @@
-// The operator endpoints: an order with its history and refunds, and refunds. Thin: the order
-// object reserves amounts, talks to WeChat and keeps the refund's state.
+// The operator endpoints: an order with its history and refunds, refunds, and whose a mini-program
+// token is. Thin: the order object reserves amounts, talks to WeChat and keeps the refund's state.
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import { unwrap } from "../errors";
@@ -11,6 +11,7 @@ import { newRefundId } from "../orders/order-id";
 import { toOrderView } from "../orders/order-record";
 import { orderObject } from "../orders/order-store";
 import { requireRefundTransport } from "../orders/pay-gateway";
+import { SessionStore } from "../sessions/session-store";
 
 export const adminRoutes = new Hono<AppEnv>()
   .use("/admin/*", requireAdmin())
@@ -50,6 +51,13 @@ export const adminRoutes = new Hono<AppEnv>()
       return c.json({ refund: { id: refund.id, amount: refund.amount, status: refund.status }, order: toOrderView(order) }, 201);
     },
   )
+
+  // The merchant's backend asks whose a mini-program token is before trusting it (merchant-priced
+  // orders): the same look-up as our own bearer middleware, and never the session_key.
+  .post("/admin/sessions/introspect", requireJsonBody(), valid("json", schemas.introspect), async (c) => {
+    const session = await new SessionStore(c.env.SESSIONS).find(c.req.valid("json").token);
+    return c.json(session === null ? { active: false } : { active: true, openid: session.openid, expiresAt: new Date(session.expiresAt).toISOString() });
+  })
 
   // A refund WeChat never received (say, one whose request could not be sent) is ended here,
   // releasing its amount; one that WeChat has is settled only by WeChat.
