@@ -13,6 +13,8 @@ declare global {
       /** One Durable Object per user: the user's order index and Idempotency-Keys (orders/user-orders-object.ts). */
       USER_ORDERS: DurableObjectNamespace<UserOrdersObject>;
 
+      /** The operator's order index (listing/order-index.ts). */
+      ORDER_INDEX: D1Database;
       /** Rate limits (wrangler.toml [[ratelimits]]): logins per client, order creations per user,
        * failed operator authentications per client. */
       LOGIN_RATE_LIMIT: RateLimit;

@@ -15,6 +15,12 @@ import { isXmlText } from "../wechat/xml";
 /** Free text that is sent on to WeChat inside an XML request: every character must be one XML can carry. */
 const wechatText = (max: number) => z.string().check(z.maxLength(max), z.refine(isXmlText, "contains a character WeChat's XML cannot carry (a control character or a non-character)"));
 
+/** An ISO 8601 instant with its offset (2026-12-01T00:00:00+08:00, or Z), as ms since the epoch. */
+const instant = z.pipe(
+  z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:\d{2})$/, "must be an ISO 8601 instant with an offset, e.g. 2026-12-01T00:00:00+08:00")),
+  z.transform((text) => Date.parse(text)),
+);
+
 const printable = (max: number) => z.string().check(z.regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces"), z.maxLength(max));
 
 export const schemas = {
@@ -46,6 +52,15 @@ export const schemas = {
   }),
   idempotency: z.object({
     "idempotency-key": z.optional(printable(255)),
+  }),
+  adminOrderList: z.object({
+    status: z.optional(z.enum(["pending", "paid", "closed", "failed", "partially_refunded", "refunded"])),
+    openid: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
+    transactionId: z.optional(z.string().check(z.regex(/^[0-9A-Za-z]{1,64}$/, "must be WeChat's transaction id"))),
+    from: z.optional(instant),
+    to: z.optional(instant),
+    limit: z.optional(z.pipe(z.string().check(z.regex(/^(?:[1-9]|[1-9][0-9]|100)$/, "must be a whole number from 1 to 100")), z.transform(Number))),
+    cursor: z.optional(z.string().check(z.maxLength(200))),
   }),
   introspect: z.object({
     // Any string is a fair question (the answer for a malformed one is simply "not active").

@@ -73,7 +73,7 @@ export class UserOrdersObject extends DurableObject<Env> {
 }
 
 /** Cursors are opaque to clients: base64url of "<createdAt>.<orderId>". */
-function encodeCursor(createdAt: number, orderId: string): string {
+export function encodeCursor(createdAt: number, orderId: string): string {
   return btoa(`${createdAt}.${orderId}`).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 

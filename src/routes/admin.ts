@@ -2,11 +2,12 @@
 // token is. Thin: the order object reserves amounts, talks to WeChat and keeps the refund's state.
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
-import { unwrap } from "../errors";
+import { ApiError, unwrap } from "../errors";
 import { sha256Hex } from "../hash";
 import { requireJsonBody } from "../http/body";
 import { schemas, valid, validOrderId, validRefundPath } from "../http/validation";
 import { requireAdmin } from "../http/require-admin";
+import { listIndexedOrders } from "../listing/order-index";
 import { newRefundId } from "../orders/order-id";
 import { toOrderView } from "../orders/order-record";
 import { orderObject } from "../orders/order-store";
@@ -15,6 +16,17 @@ import { SessionStore } from "../sessions/session-store";
 
 export const adminRoutes = new Hono<AppEnv>()
   .use("/admin/*", requireAdmin())
+
+  // Across orders: the D1 index that each order's object keeps up to date after its own commits.
+  .get("/admin/orders", valid("query", schemas.adminOrderList), async (c) => {
+    const { limit = 50, cursor = null, ...filters } = c.req.valid("query");
+    try {
+      return c.json(await listIndexedOrders(c.env.ORDER_INDEX, filters, limit, cursor));
+    } catch (error) {
+      if (error instanceof RangeError) throw ApiError.invalidRequest("cursor is not one we issued.");
+      throw error;
+    }
+  })
 
   .get("/admin/orders/:id", validOrderId(), async (c) => {
     const stub = orderObject(c.env, c.req.valid("param").id);

@@ -81,7 +81,7 @@ describe("one delivery attempt", () => {
   });
 
   it("asks not to follow redirects", async () => {
-    let redirect: RequestRedirect | undefined;
+    let redirect: RequestInit["redirect"];
     await attempt(async (_input, init) => {
       redirect = init?.redirect;
       return new Response(null, { status: 200 });
