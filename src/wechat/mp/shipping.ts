@@ -13,6 +13,7 @@
 // - upload_time is RFC 3339, e.g. 2022-12-15T13:29:35.120+08:00 (268485216 otherwise), and orders updates;
 // - a second upload for a shipped order, or one that changes the mode, is the order's one re-shipment (10060003
 //   once it is used up).
+import { formatBeijingTime } from "../beijing-time";
 import { WeChatError } from "../errors";
 import { MpApiError, callMpApi, errcodeOf, type MpApiConfig } from "./api-call";
 import { isInvalidTokenError } from "./stable-token";
@@ -118,16 +119,12 @@ export class ShippingInputError extends Error {
   }
 }
 
-const BEIJING_OFFSET_MS = 8 * 60 * 60 * 1000;
-
 /** An instant (ms) as RFC 3339 in Beijing time with milliseconds, e.g. 2022-12-15T13:29:35.120+08:00. */
 export function formatRfc3339Beijing(ms: number): string {
-  if (!Number.isFinite(ms)) throw new RangeError("time must be a finite number of milliseconds");
-  const shifted = new Date(ms + BEIJING_OFFSET_MS);
-  const year = shifted.getUTCFullYear();
-  if (year < 0 || year > 9999) throw new RangeError("time is outside the years 0000-9999");
-  // The UTC fields of the shifted instant are Beijing's wall clock; only the zone designator changes.
-  return `${shifted.toISOString().slice(0, -1)}+08:00`;
+  // The wall clock (and its checks: finite, years 0000-9999) is beijing-time.ts's; only the layout differs.
+  const t = formatBeijingTime(ms);
+  const millis = String(((Math.floor(ms) % 1000) + 1000) % 1000).padStart(3, "0");
+  return `${t.slice(0, 4)}-${t.slice(4, 6)}-${t.slice(6, 8)}T${t.slice(8, 10)}:${t.slice(10, 12)}:${t.slice(12, 14)}.${millis}+08:00`;
 }
 
 /**

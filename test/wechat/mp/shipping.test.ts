@@ -53,6 +53,7 @@ describe("formatRfc3339Beijing", () => {
     // 16:00 UTC on New Year's Eve is already next year in Beijing.
     [Date.UTC(2022, 11, 31, 16, 0, 0, 0), "2023-01-01T00:00:00.000+08:00"],
     [Date.UTC(2024, 1, 28, 23, 59, 59, 999), "2024-02-29T07:59:59.999+08:00"],
+    [-1, "1970-01-01T07:59:59.999+08:00"],
   ])("%i → %s", (ms, expected) => {
     expect(formatRfc3339Beijing(ms)).toBe(expected);
   });
