@@ -7,7 +7,9 @@
 // - logistics_type 1 express, 2 same-city, 3 virtual goods, 4 picked up by the user;
 //   delivery_mode 1 UNIFIED_DELIVERY (exactly one entry: 268485228), 2 SPLIT_DELIVERY (express only: 10060006;
 //   is_all_delivered required: 10060007);
-// - shipping_list is an array (an object gives 47001, pitfall 19) of [1, 15] entries; express needs
+// - shipping_list is an array (an object gives 47001, pitfall 19) of [1, 15] entries (the API reference's
+//   multiplicity; the older order-shipping guide still says split delivery takes at most 10 parcels and lists
+//   10060024 "不可大于 10": should WeChat enforce 10, that errcode is final with its advice); express needs
 //   tracking_no (268485226) and express_company (268485227) in each; item_desc must not be empty (10060008) and
 //   is at most 120 characters (10060009);
 // - upload_time is RFC 3339, e.g. 2022-12-15T13:29:35.120+08:00 (268485216 otherwise), and orders updates;
