@@ -3,6 +3,7 @@
 import { ApiError } from "./errors";
 import type { Env } from "./env";
 import { isSignType, type SignType } from "./wechat/sign";
+import { KeyFormatError, readPem } from "./wechat/v3/keys";
 import { isXmlText } from "./wechat/xml";
 
 /** One sellable product; prices are integer fen and come only from here. */
@@ -25,7 +26,20 @@ export interface Config {
   readonly products: Catalog;
   readonly sessionTtlSeconds: number;
   readonly orderTtlSeconds: number;
+  /** which WeChat Pay API the service speaks: v2 (XML, the v2 key) or v3 (JSON, RSA) */
+  readonly apiVersion: ApiVersion;
+  /** v3: the APIv3 key, for notification resources and certificates */
+  readonly apiV3Key: string;
+  /** v3: the merchant API private key, PEM (checked here for shape; imported where it is used) */
+  readonly merchantPrivateKey: string;
+  /** v3: the merchant API certificate's serial, upper-case hex */
+  readonly merchantCertSerial: string;
+  /** v3, optional: the WeChat Pay public key (PEM) and its id; without it, platform certificates are fetched */
+  readonly wechatPayPublicKey: string | null;
+  readonly wechatPayPublicKeyId: string | null;
 }
+
+export type ApiVersion = "v2" | "v3";
 
 export type ConfigKey = keyof Config;
 
@@ -66,7 +80,18 @@ const SETTINGS: { readonly [K in ConfigKey]: { readonly name: keyof Env & string
   products: { name: "PRODUCTS", parse: required(parseCatalog) },
   sessionTtlSeconds: { name: "SESSION_TTL_SECONDS", parse: withDefault(String(DEFAULTS.SESSION_TTL_SECONDS), integerIn(LIMITS.sessionTtlSeconds)) },
   orderTtlSeconds: { name: "ORDER_TTL_SECONDS", parse: withDefault(String(DEFAULTS.ORDER_TTL_SECONDS), integerIn(LIMITS.orderTtlSeconds)) },
+  apiVersion: { name: "WECHATPAY_API_VERSION", parse: withDefault("v2", (raw): { value: ApiVersion } | { problem: string } => (raw === "v2" || raw === "v3" ? { value: raw } : { problem: 'must be "v2" or "v3"' })) },
+  // The v3 settings are required only in v3 (see load()); each is checked for shape, never printed.
+  apiV3Key: { name: "WECHATPAY_APIV3_KEY", parse: required(matching(/^[\x21-\x7e]{32}$/, "must be the 32-character APIv3 key")) },
+  merchantPrivateKey: { name: "WECHATPAY_PRIVATE_KEY", parse: required(pemOf(["PRIVATE KEY", "RSA PRIVATE KEY"], "the merchant API private key (apiclient_key.pem)")) },
+  merchantCertSerial: { name: "WECHATPAY_CERT_SERIAL", parse: required((raw): { value: string } | { problem: string } => (raw !== undefined && /^[0-9A-Fa-f]{8,40}$/.test(raw) ? { value: raw.toUpperCase() } : { problem: "must be the merchant API certificate's serial number (hex)" })) },
+  wechatPayPublicKey: { name: "WECHATPAY_PUBLIC_KEY", parse: optional(pemOf(["PUBLIC KEY", "RSA PUBLIC KEY"], "WeChat Pay's public key (pub_key.pem)")) },
+  wechatPayPublicKeyId: { name: "WECHATPAY_PUBLIC_KEY_ID", parse: optional(matching(/^PUB_KEY_ID_[0-9A-Za-z]{1,64}$/, "must be the public key's id, PUB_KEY_ID_…")) },
 };
+
+/** Settings only API v2 needs, and settings only API v3 needs: the other version's are not required. */
+const ONLY_V2: readonly ConfigKey[] = ["payKey", "signType"];
+const ONLY_V3: readonly ConfigKey[] = ["apiV3Key", "merchantPrivateKey", "merchantCertSerial", "wechatPayPublicKey", "wechatPayPublicKeyId"];
 
 interface Loaded {
   readonly values: Partial<Config>;
@@ -87,6 +112,12 @@ function load(env: Env): Loaded {
     const result = parse(typeof raw === "string" ? raw : raw === undefined ? undefined : String(raw));
     if ("value" in result) values[key] = result.value;
     else problems[key] = { setting: name, problem: result.problem };
+  }
+  // The API version decides which settings are required; WeChat Pay's public key comes with its id.
+  for (const key of values.apiVersion === "v3" ? ONLY_V2 : ONLY_V3) delete problems[key];
+  if (values.apiVersion === "v3" && (values.wechatPayPublicKey === null) !== (values.wechatPayPublicKeyId === null) && !problems.wechatPayPublicKey && !problems.wechatPayPublicKeyId) {
+    const missing = values.wechatPayPublicKey === null ? "wechatPayPublicKey" : "wechatPayPublicKeyId";
+    problems[missing] = { setting: SETTINGS[missing].name, problem: "is needed with the other half of WeChat Pay's public key (the key and its PUB_KEY_ID_…)" };
   }
   // An operator token must be random, except against a loopback WeChat (the local simulator, where
   // the published example is the point): the one setting whose check depends on others. While a
@@ -115,7 +146,8 @@ export function configProblems(env: Env): ConfigProblem[] {
  */
 export function requireConfig<K extends ConfigKey>(env: Env, keys: readonly K[]): Pick<Config, K> {
   const { values, problems } = load(env);
-  const bad = keys.map((k) => problems[k]).filter((p): p is ConfigProblem => p !== undefined);
+  // A setting the configured API version does not require may be absent: a request that needs it anyway is refused too.
+  const bad = keys.map((k) => problems[k] ?? (values[k] === undefined ? { setting: SETTINGS[k].name, problem: "is missing" } : undefined)).filter((p): p is ConfigProblem => p !== undefined);
   if (bad.length > 0) {
     throw new ApiError(
       503,
@@ -132,6 +164,23 @@ export function requireConfig<K extends ConfigKey>(env: Env, keys: readonly K[])
 
 function required<T>(parse: Parser<T>): Parser<T> {
   return (raw) => (raw === undefined || raw.trim() === "" ? { problem: "is missing" } : parse(raw.trim()));
+}
+
+function optional<T>(parse: Parser<T>): Parser<T | null> {
+  return (raw) => (raw === undefined || raw.trim() === "" ? { value: null } : parse(raw.trim()));
+}
+
+/** A PEM block of one of `labels` whose body is base64 of one DER SEQUENCE; `what` names it in the problem. */
+function pemOf(labels: readonly string[], what: string): Parser<string> {
+  return (raw) => {
+    try {
+      const { der } = readPem(raw ?? "", labels);
+      if (der[0] !== 0x30 || der.byteLength < 64) return { problem: `is not ${what}: its PEM body is not a key` };
+      return { value: raw ?? "" };
+    } catch (error) {
+      return { problem: `is not ${what}: it ${error instanceof KeyFormatError ? error.message : "cannot be read"}` };
+    }
+  };
 }
 
 function withDefault<T>(fallback: string, parse: Parser<T>): Parser<T> {

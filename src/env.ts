@@ -35,6 +35,12 @@ declare global {
       PRODUCTS?: string;
       SESSION_TTL_SECONDS?: string;
       ORDER_TTL_SECONDS?: string;
+      WECHATPAY_API_VERSION?: string;
+      WECHATPAY_APIV3_KEY?: string;
+      WECHATPAY_PRIVATE_KEY?: string;
+      WECHATPAY_CERT_SERIAL?: string;
+      WECHATPAY_PUBLIC_KEY?: string;
+      WECHATPAY_PUBLIC_KEY_ID?: string;
     }
   }
 }
