@@ -175,6 +175,8 @@ export class Notifier {
     }
     const released: ReleasedPostView[] = [];
     for (const post of posts) {
+      // Looked up again by id so that the record is marked as changed for the store (persistence.ts).
+      this.#heldTarget(post.job.kind, post.id);
       const result = await this.#deliverOnce(post.job);
       const releasedAt = this.#options.time.now();
       post.target.notifications.push({ at: releasedAt, attempt: 1, copy: post.copy, ...result, released: true });
@@ -218,7 +220,7 @@ export class Notifier {
   async runDue(): Promise<void> {
     for (;;) {
       const now = this.#options.time.now();
-      const due = this.#targets().flatMap((target) => {
+      const due = this.#targets("change").flatMap((target) => {
         const job = target.notification;
         return job && !job.inFlight && job.nextAttemptAt !== null && job.nextAttemptAt <= now
           ? [{ target, job, at: job.nextAttemptAt }]
@@ -231,17 +233,38 @@ export class Notifier {
 
   nextDueAt(): number | null {
     let next: number | null = null;
-    for (const target of this.#targets()) {
+    for (const target of this.#targets("read")) {
       const at = target.notification?.nextAttemptAt ?? null;
       if (at !== null && (next === null || at < next)) next = at;
     }
     return next;
   }
 
-  /** Every record that may have a notification job: orders (payment) and refunds. */
-  #targets(): Notifiable[] {
+  /** Every record that may have a notification job: orders (payment) and refunds; "change" marks them all for storing. */
+  #targets(use: "read" | "change"): Notifiable[] {
     const { orders, refunds } = this.#options.state;
-    return [...orders.values(), ...refunds.values()];
+    return use === "read" ? [...orders.peek(), ...refunds.peek()] : [...orders.values(), ...refunds.values()];
+  }
+
+  /** The record a held POST belongs to, looked up by id so that it is marked for storing as it changes. */
+  #heldTarget(kind: NotificationKind, id: string): Notifiable | undefined {
+    const { orders, refunds } = this.#options.state;
+    return kind === "notify" ? orders.get(id) : refunds.get(id);
+  }
+
+  /** What the hold fault keeps, for a store: the held kinds and which POSTs are held. */
+  holdSnapshot(): { holding: NotificationKind[]; held: HeldPostView[] } {
+    return { holding: this.holdingKinds(), held: this.heldPosts() };
+  }
+
+  /** Takes the hold state back from a store; a held POST whose record is gone is dropped. */
+  restoreHold(snapshot: { holding: NotificationKind[]; held: HeldPostView[] }): void {
+    this.hold(snapshot.holding);
+    for (const view of snapshot.held) {
+      const target = this.#heldTarget(view.kind, view.id);
+      const job = target?.notification;
+      if (target && job) this.#held.push({ target, job, id: view.id, copy: view.copy, heldAt: view.heldAt });
+    }
   }
 
   /** One attempt, due at sim time `at`; the next retry is scheduled from `at`, not from the clock. */

@@ -73,7 +73,7 @@ export async function finishDueRefunds(ctx: SimContext): Promise<boolean> {
 /** Sim time of the next scheduled refund completion, or null. */
 export function nextRefundCompletionAt(state: SimState): number | null {
   let next: number | null = null;
-  for (const refund of state.refunds.values()) {
+  for (const refund of state.refunds.peek()) {
     const at = refund.status === "PROCESSING" ? refund.completeAt : null;
     if (at !== null && (next === null || at < next)) next = at;
   }
