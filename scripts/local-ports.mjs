@@ -78,7 +78,12 @@ function describeProcess(pid) {
   let starter = null;
   for (let ancestor = parentOf(pid); ancestor > 1; ancestor = parentOf(ancestor)) {
     const command = commandOf(ancestor);
-    if (/scripts\/dev\.mjs|wrangler/.test(command)) starter = { pid: ancestor, command };
+    // The dev script itself if there is one (not npm's `sh -c` around it), else the outermost wrangler.
+    if (/^\S*node \S*scripts\/dev\.mjs/.test(command)) {
+      starter = { pid: ancestor, command };
+      break;
+    }
+    if (/wrangler/.test(command)) starter = { pid: ancestor, command };
   }
   const self = `pid ${pid} (${commandOf(pid)})`;
   return starter ? `${self}, started by pid ${starter.pid} (${starter.command})` : self;
