@@ -17,11 +17,11 @@ const workers = [
   { ...LOCAL_PORTS.service, args: ["--env", "local", "--persist-to", ".wrangler/state"], probe: `${SERVICE}/healthz` },
 ];
 
-// Quiet by default: no telemetry, no banner (which is also what runs wrangler's npm update check),
-// and no fetch of workers.cloudflare.com/cf.json, which Miniflare makes to fill in request.cf and
-// which prints an ENOTFOUND stack trace on a machine without Internet access.
-const quiet = verbose ? {} : { WRANGLER_HIDE_BANNER: "true", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
-const env = { WRANGLER_SEND_METRICS: "false", ...quiet };
+// No telemetry, and no fetch of workers.cloudflare.com/cf.json: Miniflare makes it to fill in
+// request.cf, which neither Worker reads, and prints an ENOTFOUND stack trace for it on a machine
+// without Internet access. Quiet by default: no banner either, which is also what runs wrangler's
+// npm update check.
+const env = { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", ...(verbose ? {} : { WRANGLER_HIDE_BANNER: "true" }) };
 
 let stopping = false;
 async function stop(code, why) {
