@@ -46,7 +46,7 @@ for (const w of workers) {
 }
 if (busy.length) {
   console.error(`Cannot start: ${busy.length === 1 ? "a port it needs is" : "ports it needs are"} taken.\n${busy.join("\n")}
-If that is an earlier \`npm run dev\`, stop it (Ctrl-C in its terminal, or kill the pid above), then run \`npm run dev\` again.`);
+If that is an earlier \`npm run dev\`, stop it (Ctrl-C in its terminal, or kill the pid it was started by), then run \`npm run dev\` again.`);
   process.exit(1);
 }
 
@@ -106,12 +106,14 @@ for (const w of started) {
   else w.group.child.on("exit", gone);
 }
 
+const health = `curl -s ${SERVICE}/healthz`;
 console.log(`
 wxpay-edge is running at ${SERVICE}, the WeChat simulator at ${SIMULATOR}.
 State is kept in .wrangler/ across restarts (rm -rf .wrangler to start afresh).
+In another terminal:
 
-  npm run demo                 in another terminal: the whole walk (login, order, pay, refund) with curl
-  curl -s ${SERVICE}/healthz   the service's own check of its settings
+  ${"npm run demo".padEnd(health.length)}   the whole walk with curl: login, order, pay, refund
+  ${health}   the service's check of its own settings
 
 The README's "Trying it locally" has the same commands to paste one by one. Stop: Ctrl-C.
 `);

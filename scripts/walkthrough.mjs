@@ -17,7 +17,7 @@ export const WALK = [
     sample: null,
   },
   {
-    why: "1. wx.login: the simulator mints a one-time code, for a new user each time (or -d '{\"user\":\"alice\"}')",
+    why: "1. wx.login: the simulator mints a one-time code, for a new user each time (so the walk can be run again)",
     run: [`R=$(curl -s -X POST $W/__sim/login-codes -H 'Content-Type: application/json' -d '{}'); echo "$R"`],
     sample: `{"code":"…","openid":"o…","user":"…"}`,
   },
