@@ -175,8 +175,7 @@ export class Notifier {
     }
     const released: ReleasedPostView[] = [];
     for (const post of posts) {
-      // Looked up again by id so that the record is marked as changed for the store (persistence.ts).
-      this.#heldTarget(post.job.kind, post.id);
+      this.#touch(post.target, post.job.kind);
       const result = await this.#deliverOnce(post.job);
       const releasedAt = this.#options.time.now();
       post.target.notifications.push({ at: releasedAt, attempt: 1, copy: post.copy, ...result, released: true });
@@ -220,36 +219,37 @@ export class Notifier {
   async runDue(): Promise<void> {
     for (;;) {
       const now = this.#options.time.now();
-      const due = this.#targets("change").flatMap((target) => {
+      const due = this.#targets().flatMap((target) => {
         const job = target.notification;
         return job && !job.inFlight && job.nextAttemptAt !== null && job.nextAttemptAt <= now
           ? [{ target, job, at: job.nextAttemptAt }]
           : [];
       });
       if (due.length === 0) return;
+      for (const { target, job } of due) this.#touch(target, job.kind);
       await Promise.all(due.map(({ target, job, at }) => this.#attempt(target, job, at, 0)));
     }
   }
 
   nextDueAt(): number | null {
     let next: number | null = null;
-    for (const target of this.#targets("read")) {
+    for (const target of this.#targets()) {
       const at = target.notification?.nextAttemptAt ?? null;
       if (at !== null && (next === null || at < next)) next = at;
     }
     return next;
   }
 
-  /** Every record that may have a notification job: orders (payment) and refunds; "change" marks them all for storing. */
-  #targets(use: "read" | "change"): Notifiable[] {
+  /** Every record that may have a notification job: orders (payment) and refunds, read only. */
+  #targets(): Notifiable[] {
     const { orders, refunds } = this.#options.state;
-    return use === "read" ? [...orders.peek(), ...refunds.peek()] : [...orders.values(), ...refunds.values()];
+    return [...orders.peek(), ...refunds.peek()];
   }
 
-  /** The record a held POST belongs to, looked up by id so that it is marked for storing as it changes. */
-  #heldTarget(kind: NotificationKind, id: string): Notifiable | undefined {
+  /** Notes, for the store (persistence.ts), that a record found by #targets() or held is about to change. */
+  #touch(target: Notifiable, kind: NotificationKind): void {
     const { orders, refunds } = this.#options.state;
-    return kind === "notify" ? orders.get(id) : refunds.get(id);
+    (kind === "notify" ? orders : refunds).touch(notifiableId(target));
   }
 
   /** What the hold fault keeps, for a store: the held kinds and which POSTs are held. */
@@ -260,8 +260,9 @@ export class Notifier {
   /** Takes the hold state back from a store; a held POST whose record is gone is dropped. */
   restoreHold(snapshot: { holding: NotificationKind[]; held: HeldPostView[] }): void {
     this.hold(snapshot.holding);
+    const { orders, refunds } = this.#options.state;
     for (const view of snapshot.held) {
-      const target = this.#heldTarget(view.kind, view.id);
+      const target: Notifiable | undefined = view.kind === "notify" ? orders.get(view.id) : refunds.get(view.id);
       const job = target?.notification;
       if (target && job) this.#held.push({ target, job, id: view.id, copy: view.copy, heldAt: view.heldAt });
     }

@@ -107,7 +107,7 @@ export interface RefundRecord extends Notifiable {
 /**
  * A Map that notes every key whose record may have changed: records are mutated in place after a
  * get() or while iterating values(), so both count as a possible change, as do set() and delete().
- * Read-only scans use peek() and note nothing.
+ * Scans use peek(), which notes nothing, and touch() what they are about to change.
  */
 export class RecordMap<V> extends Map<string, V> {
   readonly #touched = new Set<string>();
@@ -142,6 +142,11 @@ export class RecordMap<V> extends Map<string, V> {
   /** The values, in insertion order, without noting them as changed: for scans that only read. */
   peek(): MapIterator<V> {
     return super.values();
+  }
+
+  /** Notes that the record under `key`, found by a peek(), is about to change. */
+  touch(key: string): void {
+    this.#touched.add(key);
   }
 
   /** Whether clear() was called, and every key touched since forgetTouched(). */

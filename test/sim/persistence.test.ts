@@ -67,8 +67,8 @@ describe("a simulator built again from its store", () => {
       await again();
       r.clock.advance(5);
       await r.sim.runDue();
-      expect((await r.control("/__sim/refunds/REFUND-0001")).json).toMatchObject({ status: "SUCCESS" });
       await again();
+      expect((await r.control("/__sim/refunds/REFUND-0001")).json).toMatchObject({ status: "SUCCESS" });
 
       await r.control("/__sim/settings", { refundSpacingSeconds: 0 });
       await r.control("/__sim/faults", { api: "orderquery", kind: "SYSTEMERROR", times: 2 });
