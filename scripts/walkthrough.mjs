@@ -91,7 +91,7 @@ export const WALK = [
     sample: `{"order":{"id":"…","status":"partially_refunded",…"refundedAmount":800,…},"history":[…],"refunds":[{"id":"…",…"amount":800,…"status":"succeeded"…}]}`,
   },
   {
-    why: "12. logout revokes the token at once",
+    why: "12. logout deletes the session; here the token is refused from then on",
     run: [
       `curl -s -o /dev/null -w '%{http_code}\\n' -X POST $S/api/logout -H "Authorization: Bearer $TOKEN"`,
       `curl -s $S/api/orders -H "Authorization: Bearer $TOKEN"; echo`,
