@@ -283,11 +283,11 @@ export async function runEndToEnd({ root, tmp, ours, durationS, connections, sto
 /** 503s from the simulator while paying orders (each retried once). */
 let simulatorRetries = 0;
 
-/** The simulator keeps everything in memory: if it restarted, every figure after that is meaningless. */
+/** The simulator must know every order it is asked about: if it lost one, every figure after that is meaningless. */
 async function expectSimulatorKnows(base, orderId) {
   const known = await call(`${base.sim}/__sim/orders/${orderId}`);
   if (known.status !== 200) {
-    throw new Error(`the simulator no longer knows order ${orderId} (HTTP ${known.status}): it restarted and lost its in-memory state`);
+    throw new Error(`the simulator no longer knows order ${orderId} (HTTP ${known.status}): it lost its state`);
   }
 }
 

@@ -1,5 +1,6 @@
-// Child processes of the benchmark: each started in its own process group, all stopped on the way
-// out (normal end, error, Ctrl-C), and checked gone. Also CPU time of a process from /proc.
+// Child processes of the benchmark and of `npm run dev`: each started in its own process group, all
+// stopped on the way out (normal end, error, Ctrl-C), and checked gone. Also CPU time of a process
+// from /proc.
 import { spawn, execFileSync } from "node:child_process";
 import { createWriteStream, readFileSync, readdirSync } from "node:fs";
 import { createServer } from "node:net";

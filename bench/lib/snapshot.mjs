@@ -30,8 +30,8 @@ export function makeSnapshot(root, dir, ref) {
 
 /**
  * A private node_modules folder whose entries link to the project's packages. Not one link to the
- * whole folder: wrangler dev (esbuild's watch) rebuilds and restarts every Worker, wiping the
- * simulator's in-memory state, when a directory it resolved through changes, and other processes
+ * whole folder: wrangler dev (esbuild's watch) rebuilds and restarts every Worker, mid-measurement,
+ * when a directory it resolved through changes, and other processes
  * (vitest's .vite-temp, Miniflare's .mf cache) write into the shared node_modules all the time.
  */
 function linkNodeModules(source, target) {

@@ -17,6 +17,9 @@ export interface CallRecord {
 
 export class CallLog {
   #calls: CallRecord[] = [];
+  /** How many calls a store already holds, and whether it must forget them (after clear()). */
+  #stored = 0;
+  #cleared = false;
 
   record(call: CallRecord): void {
     this.#calls.push(call);
@@ -28,6 +31,22 @@ export class CallLog {
 
   clear(): void {
     this.#calls = [];
+    this.#stored = 0;
+    this.#cleared = true;
+  }
+
+  /** Calls restored from a store, already stored. */
+  restore(calls: CallRecord[]): void {
+    this.#calls = [...calls];
+    this.#stored = calls.length;
+  }
+
+  /** What a store lacks: whether to forget what it holds, and the calls from index `from` on. */
+  takeUnstored(): { cleared: boolean; from: number; calls: CallRecord[] } {
+    const unstored = { cleared: this.#cleared, from: this.#stored, calls: this.#calls.slice(this.#stored) };
+    this.#stored = this.#calls.length;
+    this.#cleared = false;
+    return unstored;
   }
 }
 

@@ -21,12 +21,21 @@ export class SimTime {
     return this.#base.now() + this.#offsetMs;
   }
 
+  /** What /__sim/clock/advance added so far; a store keeps it. */
+  get offsetMs(): number {
+    return this.#offsetMs;
+  }
+
   advance(ms: number): void {
     this.#offsetMs += ms;
   }
 
   reset(): void {
     this.#offsetMs = 0;
+  }
+
+  restore(offsetMs: number): void {
+    this.#offsetMs = offsetMs;
   }
 }
 

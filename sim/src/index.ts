@@ -1,11 +1,11 @@
 // The simulator as a Worker for local development (`npx wrangler dev -c sim/wrangler.toml`): one
-// Durable Object holds one simulator in memory and uses its alarm to run due work (notification
-// retries, refund completions).
-// Nothing is persisted; a restart forgets all state, which is what a dev simulator should do.
+// SQLite-backed Durable Object holds one simulator, keeps its state in the object's storage (the
+// runtime evicts an idle object within seconds; `--persist-to` keeps it across restarts), and uses
+// its alarm to run due work (notification retries, refund completions).
 import { DurableObject } from "cloudflare:workers";
 import type { SimClock } from "./clock";
 import { SimulatedDropError } from "./faults";
-import { createSimulator, type Simulator } from "./simulator";
+import { createSimulator, SqlSimStore, type Simulator } from "./simulator";
 
 /** This Worker's own bindings (sim/wrangler.toml), separate from the service's Env. */
 interface SimulatorEnv {
@@ -31,13 +31,13 @@ function timeScale(env: SimulatorEnv): number {
 }
 
 /**
- * Real time, sped up `scale` times from the moment the object started. Everything simulated speeds
- * up (code TTL, prepay_id age, retries), so with a scale above 1 the simulator's clock runs ahead
- * of the service's and time_expire values the service computes look nearer than they are.
+ * Real time, sped up `scale` times from `origin` (when the simulator first started, stored with its
+ * state, so that a new instance does not turn the clock back). Everything simulated speeds up (code
+ * TTL, prepay_id age, retries), so with a scale above 1 the simulator's clock runs ahead of the
+ * service's and time_expire values the service computes look nearer than they are.
  */
-function scaledClock(scale: number): SimClock {
-  const startedAt = Date.now();
-  return { now: () => startedAt + (Date.now() - startedAt) * scale };
+function scaledClock(scale: number, origin: number): SimClock {
+  return { now: () => origin + (Date.now() - origin) * scale };
 }
 
 /** Set by the object on a dropped call; the stateless front Worker then breaks the response. */
@@ -47,7 +47,7 @@ const DROPPED_HEADER = "x-wechat-sim-dropped";
  * A 200 whose body fails mid-stream: over HTTP, the closest thing to a dropped connection (under
  * wrangler dev the client gets a truncated, unparseable `<xml>`). Built in the front Worker, never
  * in the object: workerd treats the stream error as an uncaught exception, which would reset the
- * object and its in-memory state.
+ * object.
  */
 function droppedResponse(): Response {
   let sent = false;
@@ -70,13 +70,17 @@ export class SimulatorObject extends DurableObject<SimulatorEnv> {
   constructor(ctx: DurableObjectState, env: SimulatorEnv) {
     super(ctx, env);
     this.#scale = timeScale(env);
+    const store = new SqlSimStore(ctx.storage);
     this.#simulator = createSimulator({
       appid: required(env, "WECHAT_APPID"),
       secret: required(env, "WECHAT_SECRET"),
       mchId: required(env, "WECHATPAY_MCHID"),
       key: required(env, "WECHATPAY_KEY"),
-      clock: scaledClock(this.#scale),
+      clock: scaledClock(this.#scale, store.clockOrigin(Date.now())),
+      store,
     });
+    // A new instance (after eviction or a restart) points the alarm at the stored due work again.
+    void ctx.blockConcurrencyWhile(() => this.#scheduleAlarm());
   }
 
   override async fetch(request: Request): Promise<Response> {

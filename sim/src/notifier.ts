@@ -175,6 +175,7 @@ export class Notifier {
     }
     const released: ReleasedPostView[] = [];
     for (const post of posts) {
+      this.#touch(post.target, post.job.kind);
       const result = await this.#deliverOnce(post.job);
       const releasedAt = this.#options.time.now();
       post.target.notifications.push({ at: releasedAt, attempt: 1, copy: post.copy, ...result, released: true });
@@ -225,6 +226,7 @@ export class Notifier {
           : [];
       });
       if (due.length === 0) return;
+      for (const { target, job } of due) this.#touch(target, job.kind);
       await Promise.all(due.map(({ target, job, at }) => this.#attempt(target, job, at, 0)));
     }
   }
@@ -238,10 +240,32 @@ export class Notifier {
     return next;
   }
 
-  /** Every record that may have a notification job: orders (payment) and refunds. */
+  /** Every record that may have a notification job: orders (payment) and refunds, read only. */
   #targets(): Notifiable[] {
     const { orders, refunds } = this.#options.state;
-    return [...orders.values(), ...refunds.values()];
+    return [...orders.peek(), ...refunds.peek()];
+  }
+
+  /** Notes, for the store (persistence.ts), that a record found by #targets() or held is about to change. */
+  #touch(target: Notifiable, kind: NotificationKind): void {
+    const { orders, refunds } = this.#options.state;
+    (kind === "notify" ? orders : refunds).touch(notifiableId(target));
+  }
+
+  /** What the hold fault keeps, for a store: the held kinds and which POSTs are held. */
+  holdSnapshot(): { holding: NotificationKind[]; held: HeldPostView[] } {
+    return { holding: this.holdingKinds(), held: this.heldPosts() };
+  }
+
+  /** Takes the hold state back from a store; a held POST whose record is gone is dropped. */
+  restoreHold(snapshot: { holding: NotificationKind[]; held: HeldPostView[] }): void {
+    this.hold(snapshot.holding);
+    const { orders, refunds } = this.#options.state;
+    for (const view of snapshot.held) {
+      const target: Notifiable | undefined = view.kind === "notify" ? orders.get(view.id) : refunds.get(view.id);
+      const job = target?.notification;
+      if (target && job) this.#held.push({ target, job, id: view.id, copy: view.copy, heldAt: view.heldAt });
+    }
   }
 
   /** One attempt, due at sim time `at`; the next retry is scheduled from `at`, not from the clock. */

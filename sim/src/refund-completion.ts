@@ -61,9 +61,10 @@ export async function finishRefund(ctx: SimContext, refund: RefundRecord, option
 /** Finishes, as SUCCESS, every refund whose delay has passed; resolves to whether there was any. */
 export async function finishDueRefunds(ctx: SimContext): Promise<boolean> {
   const now = ctx.time.now();
-  const due = [...ctx.state.refunds.values()].filter(
+  const due = [...ctx.state.refunds.peek()].filter(
     (refund) => refund.status === "PROCESSING" && refund.completeAt !== null && refund.completeAt <= now,
   );
+  for (const refund of due) ctx.state.refunds.touch(refund.outRefundNo);
   await Promise.all(
     due.map((refund) => finishRefund(ctx, refund, { status: "SUCCESS", deliver: true, duplicates: 0, at: refund.completeAt! })),
   );
@@ -73,7 +74,7 @@ export async function finishDueRefunds(ctx: SimContext): Promise<boolean> {
 /** Sim time of the next scheduled refund completion, or null. */
 export function nextRefundCompletionAt(state: SimState): number | null {
   let next: number | null = null;
-  for (const refund of state.refunds.values()) {
+  for (const refund of state.refunds.peek()) {
     const at = refund.status === "PROCESSING" ? refund.completeAt : null;
     if (at !== null && (next === null || at < next)) next = at;
   }

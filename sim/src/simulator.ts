@@ -11,6 +11,7 @@ import { FaultQueue, SimulatedDropError } from "./faults";
 import { loginRoutes } from "./login";
 import { Notifier } from "./notifier";
 import { payRoutes } from "./pay";
+import { Persistence, type SimStore } from "./persistence";
 import { refundRoutes } from "./refund";
 import { defaultSettings } from "./settings";
 import { createState } from "./state";
@@ -18,6 +19,7 @@ import { createState } from "./state";
 export type { SimClock } from "./clock";
 export { SimulatedDropError } from "./faults";
 export { RETRY_INTERVALS_S } from "./notifier";
+export { SqlSimStore, type SimStore } from "./persistence";
 
 export interface SimulatorOptions {
   appid: string;
@@ -30,6 +32,11 @@ export interface SimulatorOptions {
   deliver?: (url: string, init: RequestInit) => Promise<Response>;
   /** Real ms to wait for a notification reply before counting the attempt as failed; default 5000. */
   notifyTimeoutMs?: number;
+  /**
+   * Where the state lives between instances: loaded now, written after every request and run of
+   * due work, and before each notification POST. Default: none, the state is in memory only.
+   */
+  store?: SimStore;
 }
 
 export interface Simulator {
@@ -54,12 +61,17 @@ export function createSimulator(options: SimulatorOptions): Simulator {
   const time = new SimTime(options.clock ?? systemClock);
   const state = createState();
   const faults = new FaultQueue();
+  const deliver = options.deliver ?? ((url, init) => fetch(url, init));
   const notifier = new Notifier({
     config,
     time,
     state,
     faults,
-    deliver: options.deliver ?? ((url, init) => fetch(url, init)),
+    // What led to a notification is stored before it leaves: the merchant may query it at once.
+    deliver: (url, init) => {
+      persistence?.save();
+      return deliver(url, init);
+    },
     timeoutMs: options.notifyTimeoutMs ?? 5000,
   });
   const ctx: SimContext = {
@@ -73,6 +85,10 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     droppedResponses: new WeakMap(),
   };
 
+  const persistence = options.store ? new Persistence(ctx, options.store) : null;
+  persistence?.load();
+  const around = <T>(work: () => Promise<T>) => (persistence ? persistence.around(work) : work());
+
   const app = new Hono();
   app.route("/", loginRoutes(ctx));
   app.route("/", payRoutes(ctx));
@@ -82,12 +98,12 @@ export function createSimulator(options: SimulatorOptions): Simulator {
 
   return {
     async fetch(request) {
-      const response = await app.fetch(request);
+      const response = await around(async () => app.fetch(request));
       const dropped = ctx.droppedResponses.get(response);
       if (dropped) throw new SimulatedDropError(dropped);
       return response;
     },
-    runDue: () => runDueWork(ctx),
+    runDue: () => around(() => runDueWork(ctx)),
     nextDueAt: () => nextDueAt(ctx),
     now: () => time.now(),
   };

@@ -1,5 +1,6 @@
-// The simulator's in-memory records (login codes, issued openids, orders, refunds and their
-// notification jobs). Shapes only: the modules that own each record change it.
+// The simulator's records (login codes, issued openids, orders, refunds and their notification
+// jobs), kept in maps that remember which keys may have changed so that a store (persistence.ts)
+// rewrites only those. Shapes only: the modules that own each record change it.
 import type { SignType } from "./sign";
 
 export type TradeState = "NOTPAY" | "SUCCESS" | "CLOSED" | "REFUND";
@@ -103,27 +104,85 @@ export interface RefundRecord extends Notifiable {
   successTime: string | null;
 }
 
-export interface SimState {
-  codes: Map<string, LoginCodeRecord>;
-  /** openid → the appid it was issued under (unifiedorder checks ownership). */
-  openids: Map<string, string>;
-  orders: Map<string, OrderRecord>;
-  /** transaction_id → out_trade_no. */
-  transactions: Map<string, string>;
-  /** out_refund_no → refund, in creation order (the order of an order's refunds in refundquery). */
-  refunds: Map<string, RefundRecord>;
-  /** refund_id → out_refund_no. */
-  refundIds: Map<string, string>;
+/**
+ * A Map that notes every key whose record may have changed: records are mutated in place after a
+ * get() or while iterating values(), so both count as a possible change, as do set() and delete().
+ * Scans use peek(), which notes nothing, and touch() what they are about to change.
+ */
+export class RecordMap<V> extends Map<string, V> {
+  readonly #touched = new Set<string>();
+  #cleared = false;
+
+  override get(key: string): V | undefined {
+    if (super.has(key)) this.#touched.add(key);
+    return super.get(key);
+  }
+
+  override set(key: string, value: V): this {
+    this.#touched.add(key);
+    return super.set(key, value);
+  }
+
+  override delete(key: string): boolean {
+    this.#touched.add(key);
+    return super.delete(key);
+  }
+
+  override clear(): void {
+    this.#cleared = true;
+    this.#touched.clear();
+    super.clear();
+  }
+
+  override values(): MapIterator<V> {
+    for (const key of super.keys()) this.#touched.add(key);
+    return super.values();
+  }
+
+  /** The values, in insertion order, without noting them as changed: for scans that only read. */
+  peek(): MapIterator<V> {
+    return super.values();
+  }
+
+  /** Notes that the record under `key`, found by a peek(), is about to change. */
+  touch(key: string): void {
+    this.#touched.add(key);
+  }
+
+  /** Whether clear() was called, and every key touched since forgetTouched(). */
+  touched(): { cleared: boolean; keys: ReadonlySet<string> } {
+    return { cleared: this.#cleared, keys: this.#touched };
+  }
+
+  forgetTouched(): void {
+    this.#cleared = false;
+    this.#touched.clear();
+  }
 }
+
+export interface SimState {
+  codes: RecordMap<LoginCodeRecord>;
+  /** openid → the appid it was issued under (unifiedorder checks ownership). */
+  openids: RecordMap<string>;
+  orders: RecordMap<OrderRecord>;
+  /** transaction_id → out_trade_no. */
+  transactions: RecordMap<string>;
+  /** out_refund_no → refund, in creation order (the order of an order's refunds in refundquery). */
+  refunds: RecordMap<RefundRecord>;
+  /** refund_id → out_refund_no. */
+  refundIds: RecordMap<string>;
+}
+
+export const STATE_COLLECTIONS = ["codes", "openids", "orders", "transactions", "refunds", "refundIds"] as const satisfies readonly (keyof SimState)[];
 
 export function createState(): SimState {
   return {
-    codes: new Map(),
-    openids: new Map(),
-    orders: new Map(),
-    transactions: new Map(),
-    refunds: new Map(),
-    refundIds: new Map(),
+    codes: new RecordMap(),
+    openids: new RecordMap(),
+    orders: new RecordMap(),
+    transactions: new RecordMap(),
+    refunds: new RecordMap(),
+    refundIds: new RecordMap(),
   };
 }
 
@@ -138,5 +197,5 @@ export function clearState(state: SimState): void {
 
 /** The refunds of one order, oldest first. */
 export function refundsOf(state: SimState, outTradeNo: string): RefundRecord[] {
-  return [...state.refunds.values()].filter((refund) => refund.outTradeNo === outTradeNo);
+  return [...state.refunds.peek()].filter((refund) => refund.outTradeNo === outTradeNo);
 }

@@ -3,7 +3,7 @@
 import { formatBeijingTime } from "../../sim/src/clock";
 import { decryptReqInfo } from "../../sim/src/refund-crypto";
 import { signV2, type SignType } from "../../sim/src/sign";
-import { createSimulator, type Simulator } from "../../sim/src/simulator";
+import { createSimulator, type SimStore, type Simulator } from "../../sim/src/simulator";
 import { buildWeChatXml, parseWeChatXml, type XmlFields } from "../../sim/src/xml";
 
 /** The local-development credentials (sim/wrangler.toml). */
@@ -75,8 +75,9 @@ export interface Rig {
   raw(path: string, init?: RequestInit): Promise<Response>;
 }
 
-export function rig(options: { notifyTimeoutMs?: number } = {}): Rig {
-  const clock = new ManualClock();
+/** A fresh simulator; with a store and the clock of an earlier rig, the same simulator built again. */
+export function rig(options: { notifyTimeoutMs?: number; store?: SimStore; clock?: ManualClock } = {}): Rig {
+  const clock = options.clock ?? new ManualClock();
   const notifications: CapturedNotification[] = [];
   const state: Rig = {
     clock,
@@ -86,6 +87,7 @@ export function rig(options: { notifyTimeoutMs?: number } = {}): Rig {
       ...CONFIG,
       clock,
       notifyTimeoutMs: options.notifyTimeoutMs,
+      store: options.store,
       deliver: async (url, init) => {
         const body = String(init.body);
         const parsed = parseWeChatXml(body);
