@@ -18,6 +18,7 @@ const ADMIN = env.ADMIN_TOKEN!;
 
 type Schema = Record<string, unknown>;
 interface Response3 {
+  headers?: Record<string, unknown>;
   content?: Record<string, { schema: Schema }>;
 }
 interface Operation3 {
@@ -144,6 +145,9 @@ describe("the real answers of a full flow match the document", () => {
     const described = operation!.responses[String(response.status)];
     expect(described, `${method} ${template} answered ${response.status}, which the document does not list`).toBeDefined();
     seen.add(`${method} ${template.split("?")[0]} ${response.status}`);
+    for (const header of Object.keys(described!.headers ?? {})) {
+      expect(response.headers.get(header), `${method} ${template} ${response.status} without ${header}`).not.toBeNull();
+    }
 
     const text = await response.text();
     const [mediaType, media] = Object.entries(described!.content ?? {})[0] ?? [];
@@ -215,7 +219,7 @@ describe("the real answers of a full flow match the document", () => {
     expect((await call("POST", "/api/logout", {}, { method: "POST", token })).status).toBe(204);
   });
 
-  it("errors: 400, 401, 403, 404, 409, 413, 415 in the contract's shape, with the codes the document lists", async () => {
+  it("errors: 400, 401, 403, 404, 409, 413, 415 in the contract's shape, with the codes and headers the document lists", async () => {
     const { token } = await h.login(`openapi-errors-${crypto.randomUUID()}`);
     const { token: stranger } = await h.login(`openapi-stranger-${crypto.randomUUID()}`);
     const id = ((await call("POST", "/api/orders", {}, { token, json: { items: [{ sku: "cake", quantity: 1 }] } })).body as { order: { id: string } }).order.id;
@@ -227,6 +231,7 @@ describe("the real answers of a full flow match the document", () => {
     expect((await call("POST", "/admin/orders/{id}/refunds", { id }, { token: ADMIN, json: { amount: 0 } })).status).toBe(400);
     expect((await call("POST", "/admin/sessions/introspect", {}, { token: ADMIN, json: {} })).status).toBe(400);
 
+    expect((await call("POST", "/api/login", {}, { json: { code: "never-issued-by-wechat" } })).status).toBe(401);
     expect((await call("GET", "/api/orders", {})).status).toBe(401);
     expect((await call("POST", "/api/logout", {}, { method: "POST" })).status).toBe(401);
     expect((await call("GET", "/admin/orders/{id}", { id })).status).toBe(401);

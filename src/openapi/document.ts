@@ -68,13 +68,13 @@ function answer({ description, json, xml }: Answer): Json {
 }
 
 function operation(op: Operation): Json {
-  const responses: Record<string, Json> = {};
-  for (const [status, a] of Object.entries(op.answers)) responses[status] = answer(a);
+  const byStatus: Record<string, Json> = {};
+  for (const [status, a] of Object.entries(op.answers)) byStatus[status] = answer(a);
   for (const [status, codes] of errorsOf(op)) {
     const headers: Json = { ...REQUEST_ID };
-    if (status === 429) headers["Retry-After"] = { $ref: "#/components/headers/Retry-After" };
-    if (status === 401) headers["WWW-Authenticate"] = { $ref: "#/components/headers/WWW-Authenticate" };
-    responses[status] = {
+    if (codes.has("rate_limited")) headers["Retry-After"] = { $ref: "#/components/headers/Retry-After" };
+    if (codes.has("unauthorized")) headers["WWW-Authenticate"] = { $ref: "#/components/headers/WWW-Authenticate" };
+    byStatus[status] = {
       description: [...codes].join(", "),
       headers,
       content: { "application/json": { schema: jsonSchema(errorBody([...codes] as [ErrorCode, ...ErrorCode[]]), "output") } },
@@ -94,7 +94,7 @@ function operation(op: Operation): Json {
     ...(op.auth ? { security: [{ [op.auth === "user" ? "userToken" : "operatorToken"]: [] }] } : {}),
     parameters: [...parameters(op.params, "path"), ...parameters(op.query, "query"), ...parameters(op.headers, "header")],
     ...(requestBody ? { requestBody } : {}),
-    responses,
+    responses: byStatus,
   };
 }
 
