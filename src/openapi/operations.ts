@@ -1,0 +1,213 @@
+// What each endpoint takes and answers, for /openapi.json: the request schemas are the ones the
+// routes validate with, the answers those of http/schemas/responses.ts. The errors every endpoint of
+// a kind can answer (a bearer token's 401, a JSON body's 415, …) are added by document.ts, so this
+// table lists only what is particular to an endpoint. test/openapi.test.ts holds it to the app.
+import type { ZodMiniType } from "zod/mini";
+import type { ErrorCode, ErrorStatus } from "../errors";
+import { responses } from "../http/schemas/responses";
+import { schemas } from "../http/validation";
+
+/** A successful answer: a JSON body (a component of responses.ts), WeChat's XML reply, or none. */
+export interface Answer {
+  readonly description: string;
+  readonly json?: keyof typeof responses;
+  readonly xml?: true;
+}
+
+/** One endpoint, in OpenAPI's path syntax. */
+export interface Operation {
+  readonly method: "get" | "post";
+  readonly path: string;
+  readonly summary: string;
+  readonly description?: string;
+  readonly tag: "mini-program" | "operator" | "wechat" | "service";
+  /** whose bearer token it takes */
+  readonly auth?: "user" | "operator";
+  readonly params?: ZodMiniType;
+  readonly query?: ZodMiniType;
+  readonly headers?: ZodMiniType;
+  readonly json?: ZodMiniType;
+  /** one of WeChat's XML notifications: its answers are XML whatever happens */
+  readonly xml?: true;
+  readonly answers: Readonly<Partial<Record<200 | 201 | 204 | 400 | 413 | 500 | 503, Answer>>>;
+  /** the contract's JSON errors particular to this endpoint, by status */
+  readonly errors?: Readonly<Partial<Record<ErrorStatus, readonly ErrorCode[]>>>;
+}
+
+const upstream = { 502: ["upstream_error"], 504: ["upstream_timeout"] } as const;
+const notifyAnswers = {
+  200: { description: "SUCCESS: the state is stored (also for a repeat)", xml: true },
+  400: { description: "FAIL: unparseable, unsigned or mis-signed, not ours, or not matching what we sent; nothing changed", xml: true },
+  413: { description: "FAIL: larger than 16 KiB", xml: true },
+  500: { description: "FAIL: not stored; WeChat delivers it again", xml: true },
+  503: { description: "FAIL: a setting the check needs is missing or malformed", xml: true },
+} as const;
+
+/** Every endpoint the app serves. */
+export const operations: readonly Operation[] = [
+  {
+    method: "get",
+    path: "/healthz",
+    summary: "Whether every setting and binding is usable",
+    tag: "service",
+    answers: {
+      200: { description: "configured", json: "Healthy" },
+      503: { description: "each missing or malformed setting, never its value", json: "Unhealthy" },
+    },
+  },
+  {
+    method: "get",
+    path: "/openapi.json",
+    summary: "This document",
+    tag: "service",
+    answers: { 200: { description: "OpenAPI 3.1; cacheable for 5 minutes", json: "OpenApiDocument" } },
+  },
+  {
+    method: "post",
+    path: "/api/login",
+    summary: "Exchange a wx.login code for a bearer token",
+    tag: "mini-program",
+    json: schemas.login,
+    answers: { 200: { description: "a new session", json: "LoginAnswer" } },
+    errors: { 401: ["invalid_code"], 403: ["forbidden"], 429: ["rate_limited"], 503: ["not_configured"], ...upstream },
+  },
+  {
+    method: "post",
+    path: "/api/logout",
+    summary: "Revoke the bearer token",
+    tag: "mini-program",
+    auth: "user",
+    answers: { 204: { description: "the session is deleted" } },
+  },
+  {
+    method: "get",
+    path: "/api/products",
+    summary: "The catalog",
+    description: "Public and the same for every user: cacheable for a minute.",
+    tag: "mini-program",
+    answers: { 200: { description: "every product of PRODUCTS, prices in integer fen", json: "ProductList" } },
+    errors: { 503: ["not_configured"] },
+  },
+  {
+    method: "post",
+    path: "/api/orders",
+    summary: "Create an order, priced by the server, with its wx.requestPayment parameters",
+    description: "The same Idempotency-Key and body again answer the same order and payment.",
+    tag: "mini-program",
+    auth: "user",
+    headers: schemas.idempotency,
+    json: schemas.createOrder,
+    answers: { 201: { description: "the order and the five wx.requestPayment fields", json: "OrderWithPayment" } },
+    errors: { 409: ["invalid_state"], 429: ["rate_limited"], 503: ["not_configured"], ...upstream },
+  },
+  {
+    method: "get",
+    path: "/api/orders",
+    summary: "The caller's orders, newest first",
+    tag: "mini-program",
+    auth: "user",
+    query: schemas.orderList,
+    answers: { 200: { description: "one page", json: "OrderPage" } },
+    errors: { 400: ["invalid_request"] },
+  },
+  {
+    method: "get",
+    path: "/api/orders/{id}",
+    summary: "One of the caller's orders",
+    description: "A pending order is first checked with WeChat, so a payment whose notification was lost shows as paid.",
+    tag: "mini-program",
+    auth: "user",
+    params: schemas.orderId,
+    answers: { 200: { description: "the order", json: "OrderAnswer" } },
+    errors: { 403: ["forbidden"] },
+  },
+  {
+    method: "post",
+    path: "/api/orders/{id}/pay",
+    summary: "Fresh wx.requestPayment parameters for a pending order",
+    tag: "mini-program",
+    auth: "user",
+    params: schemas.orderId,
+    answers: { 200: { description: "the order and the five wx.requestPayment fields", json: "OrderWithPayment" } },
+    errors: { 403: ["forbidden"], 409: ["invalid_state"], 503: ["not_configured"], ...upstream },
+  },
+  {
+    method: "post",
+    path: "/api/orders/{id}/close",
+    summary: "Close a pending order, at WeChat and here",
+    tag: "mini-program",
+    auth: "user",
+    params: schemas.orderId,
+    answers: { 200: { description: "the order, closed (repeating is harmless)", json: "OrderAnswer" } },
+    errors: { 403: ["forbidden"], 409: ["invalid_state"], ...upstream },
+  },
+  {
+    method: "post",
+    path: "/api/pay/notify",
+    summary: "WeChat's payment result notification",
+    tag: "wechat",
+    xml: true,
+    answers: notifyAnswers,
+  },
+  {
+    method: "post",
+    path: "/api/refund/notify",
+    summary: "WeChat's refund result notification (req_info AES-256-ECB encrypted)",
+    tag: "wechat",
+    xml: true,
+    answers: notifyAnswers,
+  },
+  {
+    method: "get",
+    path: "/admin/orders",
+    summary: "Every order, newest first by createdAt, filtered",
+    description: "from is inclusive, to exclusive. A change shows within 5 s.",
+    tag: "operator",
+    auth: "operator",
+    query: schemas.adminOrderList,
+    answers: { 200: { description: "one page", json: "AdminOrderPage" } },
+    errors: { 400: ["invalid_request"] },
+  },
+  {
+    method: "get",
+    path: "/admin/orders/{id}",
+    summary: "An order with its history and refunds",
+    tag: "operator",
+    auth: "operator",
+    params: schemas.orderId,
+    answers: { 200: { description: "the admin view", json: "AdminOrderView" } },
+  },
+  {
+    method: "post",
+    path: "/admin/orders/{id}/refunds",
+    summary: "Refund part or all of a paid order",
+    description: "Only paid and partially refunded orders refund; the sum of refunds never exceeds the order's amount.",
+    tag: "operator",
+    auth: "operator",
+    params: schemas.orderId,
+    headers: schemas.idempotency,
+    json: schemas.refund,
+    answers: { 201: { description: "the refund, and the order with the amount reserved", json: "RefundCreated" } },
+    errors: { 409: ["invalid_state"], 502: ["upstream_error"] },
+  },
+  {
+    method: "post",
+    path: "/admin/orders/{id}/refunds/{refundId}/cancel",
+    summary: "Cancel a refund WeChat never received",
+    description: 'It becomes failed with failure "cancelled" and its amount is released; repeating it is harmless.',
+    tag: "operator",
+    auth: "operator",
+    params: schemas.refundPath,
+    answers: { 200: { description: "the refund and the order", json: "RefundCancelled" } },
+    errors: { 409: ["invalid_state"], ...upstream },
+  },
+  {
+    method: "post",
+    path: "/admin/sessions/introspect",
+    summary: "Whether a mini-program token is live, and whose it is",
+    tag: "operator",
+    auth: "operator",
+    json: schemas.introspect,
+    answers: { 200: { description: "active with its openid, or not active (unknown, revoked, expired or malformed)", json: "Introspection" } },
+  },
+];
