@@ -301,6 +301,7 @@ export class Notifier {
     if (fault?.kind === "drop") return { acknowledged: false, status: null, error: "dropped (injected fault)" };
     if (fault?.kind === "delay") await sleep(fault.delayMs);
 
+    // v2: the headers observed on real WeChat notifications; v3 adds its signature to each POST.
     let headers: Record<string, string> = { "Content-Type": "text/xml", "User-Agent": "Mozilla/4.0", Accept: "*/*", Pragma: "no-cache" };
     let probe = false;
     if (job.protocol === "v3") {
@@ -322,7 +323,6 @@ export class Notifier {
       const response = await Promise.race([
         this.#options.deliver(job.url, {
           method: "POST",
-          // v2: the headers observed on real WeChat notifications.
           headers,
           body: job.body,
           signal: controller.signal,
