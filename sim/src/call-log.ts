@@ -1,18 +1,32 @@
 // A record of every call to the simulated WeChat APIs, so tests can assert what the client sent.
 import { isoTime } from "./clock";
 
-export type ApiName = "code2session" | "unifiedorder" | "orderquery" | "closeorder" | "refund" | "refundquery";
+export type ApiName =
+  | "code2session"
+  | "unifiedorder"
+  | "orderquery"
+  | "closeorder"
+  | "refund"
+  | "refundquery"
+  | "v3_jsapi"
+  | "v3_query"
+  | "v3_close"
+  | "v3_refund"
+  | "v3_refundquery"
+  | "v3_certificates";
 
 export interface CallRecord {
   api: ApiName;
   /** Sim time of the call. */
   at: number;
-  /** The request's fields as received (query parameters or XML elements). */
+  /** The request's fields as received (query parameters, XML elements, or v3 JSON as dotted paths). */
   fields: Record<string, string>;
-  /** "SUCCESS", an err_code / return-level code such as "SIGNERROR", an errcode, or "http_500". */
+  /** "SUCCESS", an err_code / return-level code such as "SIGNERROR", an errcode, a v3 code, or "http_500". */
   outcome: string;
   /** The injected fault that shaped this call, if any. */
   fault: string | null;
+  /** Present (true) when the v3 answer carried a WECHATPAY/SIGNTEST/ probe signature. */
+  probe?: true;
 }
 
 export class CallLog {

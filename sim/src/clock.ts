@@ -1,5 +1,5 @@
 // Simulated time: an injectable base clock plus an offset that the control API advances, and
-// WeChat's `yyyyMMddHHmmss` Beijing-time (UTC+8) format.
+// WeChat's time formats: v2's `yyyyMMddHHmmss` Beijing time (UTC+8) and v3's RFC 3339.
 
 /** A millisecond clock (ms since the epoch). */
 export interface SimClock {
@@ -80,4 +80,23 @@ export function beijingDate(ms: number): string {
 
 export function isoTime(ms: number): string {
   return new Date(ms).toISOString();
+}
+
+/** RFC 3339 in Beijing time, as v3 writes every time: 2026-05-20T10:00:00+08:00. */
+export function rfc3339(ms: number): string {
+  return `${isoTime(ms + BEIJING_OFFSET_MS).slice(0, 19)}+08:00`;
+}
+
+/** The epoch ms of an RFC 3339 time with seconds and an offset (or Z), or null if it is not a real time. */
+export function parseRfc3339(text: string): number | null {
+  const match = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|([+-])(\d{2}):(\d{2}))$/.exec(text);
+  if (match === null) return null;
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const local = Date.UTC(year, month - 1, day, hour, minute, second);
+  const check = new Date(local);
+  // Date.UTC rolls 02-30 over into March: a round trip catches impossible dates and times.
+  if (check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day || check.getUTCHours() !== hour || check.getUTCMinutes() !== minute) return null;
+  const offsetMinutes = match[8] === "Z" ? 0 : (match[9] === "-" ? -1 : 1) * (Number(match[10]) * 60 + Number(match[11]));
+  if (Math.abs(offsetMinutes) > 14 * 60) return null;
+  return local - offsetMinutes * 60_000 + Math.floor(Number(match[7] ?? 0) * 1000);
 }

@@ -18,6 +18,7 @@ import { FINAL_REFUND_STATUSES, refundedFee } from "./refund-rules";
 import { DEFAULT_SETTINGS, parseSettingsPatch } from "./settings";
 import { isSignType } from "./sign";
 import { clearState, refundsOf, type NotificationAttempt, type NotificationKind, type OrderRecord, type RefundRecord } from "./state";
+import { buildTransactionNotification } from "./v3/notify";
 
 /** Most duplicate copies one pay call may ask for. */
 const MAX_DUPLICATES = 10;
@@ -46,6 +47,7 @@ const isoOrNull = (ms: number | null | undefined) => (ms == null ? null : isoTim
 function refundToJson(refund: RefundRecord) {
   return {
     outRefundNo: refund.outRefundNo,
+    protocol: refund.protocol ?? "v2",
     refundId: refund.refundId,
     outTradeNo: refund.outTradeNo,
     transactionId: refund.transactionId,
@@ -67,6 +69,7 @@ function refundToJson(refund: RefundRecord) {
 function orderToJson(order: OrderRecord, refunds: RefundRecord[]) {
   return {
     outTradeNo: order.outTradeNo,
+    protocol: order.protocol ?? "v2",
     tradeState: order.tradeState,
     totalFee: order.totalFee,
     prepayId: order.prepayId,
@@ -146,9 +149,19 @@ export function controlRoutes(ctx: SimContext): Hono {
     ctx.state.transactions.set(transactionId, order.outTradeNo);
 
     if (!deliver) return c.json({ transactionId, delivered: false });
-    const xml = await buildNotification(ctx.config, order, signType ?? order.signType);
+    // An order placed through v3 is notified in v3 (signType does not apply); a v2 order always has a signType.
+    const v3 = order.protocol === "v3" ? ctx.v3 : null;
+    const notification = v3
+      ? await buildTransactionNotification(v3, ctx.config, order, now)
+      : await buildNotification(ctx.config, order, signType ?? order.signType ?? "MD5");
     const held = ctx.notifier.isHolding("notify");
-    const delivered = await ctx.notifier.start(order, { kind: "notify", url: order.notifyUrl, body: xml, duplicates });
+    const delivered = await ctx.notifier.start(order, {
+      kind: "notify",
+      ...(v3 ? { protocol: "v3" as const } : {}),
+      url: order.notifyUrl,
+      body: notification,
+      duplicates,
+    });
     return c.json({ transactionId, delivered, ...(held ? { held: true } : {}) });
   });
 

@@ -8,6 +8,12 @@ export const FAULT_APIS = [
   "closeorder",
   "refund",
   "refundquery",
+  "v3_jsapi",
+  "v3_query",
+  "v3_close",
+  "v3_refund",
+  "v3_refundquery",
+  "v3_certificates",
   "notify",
   "refund_notify",
 ] as const;
@@ -18,7 +24,8 @@ export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /**
  * Which kinds make sense for which API:
- * - SYSTEMERROR: a signed `result_code=FAIL, err_code=SYSTEMERROR`; pay APIs only.
+ * - SYSTEMERROR: a signed `result_code=FAIL, err_code=SYSTEMERROR`; pay APIs only. In v3, a signed
+ *   HTTP 500 `{"code":"SYSTEM_ERROR"}`.
  * - BIZERR_NEED_RETRY: the same with `err_code=BIZERR_NEED_RETRY`; refund only (the one API documenting it).
  * - busy / rate_limit: code2session errcode -1 / 45011.
  * - http_500: HTTP 500 with a text body (not for notify: the merchant is the server there).
@@ -33,6 +40,12 @@ export const APPLICABLE: Readonly<Record<FaultApi, readonly FaultKind[]>> = {
   closeorder: ["SYSTEMERROR", "http_500", "delay", "drop"],
   refund: ["SYSTEMERROR", "BIZERR_NEED_RETRY", "http_500", "delay", "drop"],
   refundquery: ["SYSTEMERROR", "http_500", "delay", "drop"],
+  v3_jsapi: ["SYSTEMERROR", "http_500", "delay", "drop"],
+  v3_query: ["SYSTEMERROR", "http_500", "delay", "drop"],
+  v3_close: ["SYSTEMERROR", "http_500", "delay", "drop"],
+  v3_refund: ["SYSTEMERROR", "http_500", "delay", "drop"],
+  v3_refundquery: ["SYSTEMERROR", "http_500", "delay", "drop"],
+  v3_certificates: ["SYSTEMERROR", "http_500", "delay", "drop"],
   notify: ["delay", "drop"],
   refund_notify: ["delay", "drop"],
 };

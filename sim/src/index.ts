@@ -5,7 +5,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { SimClock } from "./clock";
 import { SimulatedDropError } from "./faults";
-import { createSimulator, SqlSimStore, type Simulator } from "./simulator";
+import { createSimulator, SqlSimStore, type SimV3Options, type Simulator } from "./simulator";
 
 /** This Worker's own bindings (sim/wrangler.toml), separate from the service's Env. */
 interface SimulatorEnv {
@@ -14,14 +14,43 @@ interface SimulatorEnv {
   WECHAT_SECRET?: string;
   WECHATPAY_MCHID?: string;
   WECHATPAY_KEY?: string;
+  /** API v3, all optional: without WECHATPAY_APIV3_KEY the /v3 endpoints are not simulated. */
+  WECHATPAY_APIV3_KEY?: string;
+  /** The merchant API certificate's serial, and its private key (only the public half is used) or public key. */
+  WECHATPAY_CERT_SERIAL?: string;
+  WECHATPAY_PRIVATE_KEY?: string;
+  WECHATPAY_MERCHANT_PUBLIC_KEY?: string;
+  /** WeChat's keys: the platform certificate and its key, the WeChat Pay public key's id and private half. */
+  WECHATPAY_PLATFORM_KEY?: string;
+  WECHATPAY_PLATFORM_CERT?: string;
+  WECHATPAY_PUBLIC_KEY_ID?: string;
+  WECHATPAY_PUBLIC_KEY_PRIVATE?: string;
   /** Sim seconds per real second (e.g. "60" makes the 24h4m retry schedule take about 24 minutes). */
   TIME_SCALE?: string;
 }
 
-function required(env: SimulatorEnv, name: "WECHAT_APPID" | "WECHAT_SECRET" | "WECHATPAY_MCHID" | "WECHATPAY_KEY"): string {
+type RequiredVar = Exclude<keyof SimulatorEnv, "SIMULATOR" | "TIME_SCALE" | "WECHATPAY_PRIVATE_KEY" | "WECHATPAY_MERCHANT_PUBLIC_KEY">;
+
+function required(env: SimulatorEnv, name: RequiredVar): string {
   const value = env[name];
   if (!value) throw new Error(`wechat-simulator: var ${name} is not set in sim/wrangler.toml`);
   return value;
+}
+
+/** The v3 options when WECHATPAY_APIV3_KEY is set; then WeChat's keys and the merchant's are required too. */
+function v3Options(env: SimulatorEnv): SimV3Options | undefined {
+  if (!env.WECHATPAY_APIV3_KEY) return undefined;
+  return {
+    apiV3Key: env.WECHATPAY_APIV3_KEY,
+    merchantSerial: required(env, "WECHATPAY_CERT_SERIAL"),
+    ...(env.WECHATPAY_MERCHANT_PUBLIC_KEY
+      ? { merchantPublicKey: env.WECHATPAY_MERCHANT_PUBLIC_KEY }
+      : { merchantPrivateKey: env.WECHATPAY_PRIVATE_KEY }),
+    platformPrivateKey: required(env, "WECHATPAY_PLATFORM_KEY"),
+    platformCertificate: required(env, "WECHATPAY_PLATFORM_CERT"),
+    publicKeyId: required(env, "WECHATPAY_PUBLIC_KEY_ID"),
+    publicKeyPrivateKey: required(env, "WECHATPAY_PUBLIC_KEY_PRIVATE"),
+  };
 }
 
 function timeScale(env: SimulatorEnv): number {
@@ -76,6 +105,7 @@ export class SimulatorObject extends DurableObject<SimulatorEnv> {
       secret: required(env, "WECHAT_SECRET"),
       mchId: required(env, "WECHATPAY_MCHID"),
       key: required(env, "WECHATPAY_KEY"),
+      v3: v3Options(env),
       clock: scaledClock(this.#scale, store.clockOrigin(Date.now())),
       store,
     });

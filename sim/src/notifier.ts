@@ -1,7 +1,8 @@
-// Notifications: building the signed payment XML, POSTing any notification (payment or refund) to
-// its URL, judging the reply (only `return_code=SUCCESS` with HTTP 200 acknowledges), the
-// 15-step retry schedule, which payment and refund notifications share, and the hold fault that
-// keeps first attempts back so that /__sim/notifications/release can deliver them out of order.
+// Notifications: building the signed payment XML, POSTing any notification (payment or refund, v2
+// or v3) to its URL, judging the reply (v2: only `return_code=SUCCESS` with HTTP 200 acknowledges;
+// v3: only HTTP 200 or 204, whatever the body), the 15-step retry schedule, which all of them share,
+// and the hold fault that keeps first attempts back so that /__sim/notifications/release can
+// deliver them out of order. Each v3 POST is signed when it is made, and may be a signature probe.
 import type { SimConfig } from "./context";
 import type { SimTime } from "./clock";
 import type { FaultQueue } from "./faults";
@@ -10,6 +11,7 @@ import { newNonce } from "./ids";
 import { orderFields } from "./order-rules";
 import { signV2, type SignType } from "./sign";
 import type { Notifiable, NotificationAttempt, NotificationJob, NotificationKind, OrderRecord, SimState } from "./state";
+import type { V3Platform } from "./v3/platform";
 import { buildWeChatXml, parseWeChatXml, type XmlFields } from "./xml";
 
 /** Seconds between attempts: 15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/3h/3h/3h/6h/6h (24h4m). */
@@ -25,6 +27,8 @@ export interface NotifierOptions {
   state: SimState;
   faults: FaultQueue;
   deliver: Deliver;
+  /** Signs v3 notifications; null when v3 is not configured. */
+  v3: V3Platform | null;
   /** Real ms to wait for a reply; WeChat gives up after about 5 s. */
   timeoutMs: number;
 }
@@ -42,11 +46,13 @@ export async function buildNotification(config: SimConfig, order: OrderRecord, s
   return buildWeChatXml({ ...fields, sign });
 }
 
-type DeliveryResult = Pick<NotificationAttempt, "acknowledged" | "status" | "error">;
+type DeliveryResult = Pick<NotificationAttempt, "acknowledged" | "status" | "error" | "probe">;
 
 /** What to send for one notification job. */
 export interface NotificationStart {
   kind: NotificationKind;
+  /** "v3" for a JSON notification (v3/notify.ts); absent for v2 XML. */
+  protocol?: "v3";
   url: string;
   body: string;
   /** Near-simultaneous extra copies of the first attempt. */
@@ -118,6 +124,7 @@ export class Notifier {
   async start(target: Notifiable, start: NotificationStart): Promise<boolean> {
     const job: NotificationJob = {
       kind: start.kind,
+      ...(start.protocol ? { protocol: start.protocol } : {}),
       url: start.url,
       body: start.body,
       attemptsMade: 0,
@@ -294,6 +301,16 @@ export class Notifier {
     if (fault?.kind === "drop") return { acknowledged: false, status: null, error: "dropped (injected fault)" };
     if (fault?.kind === "delay") await sleep(fault.delayMs);
 
+    // v2: the headers observed on real WeChat notifications; v3 adds its signature to each POST.
+    let headers: Record<string, string> = { "Content-Type": "text/xml", "User-Agent": "Mozilla/4.0", Accept: "*/*", Pragma: "no-cache" };
+    let probe = false;
+    if (job.protocol === "v3") {
+      if (this.#options.v3 === null) return { acknowledged: false, status: null, error: "v3 is not configured" };
+      const signed = await this.#options.v3.notificationHeaders(job.body);
+      probe = signed.probe;
+      headers = { "Content-Type": "application/json", "User-Agent": "Mozilla/4.0", Accept: "*/*", ...signed.headers };
+    }
+
     const controller = new AbortController();
     let timer: ReturnType<typeof setTimeout> | null = null;
     const timeout = new Promise<never>((_, reject) => {
@@ -306,14 +323,14 @@ export class Notifier {
       const response = await Promise.race([
         this.#options.deliver(job.url, {
           method: "POST",
-          // Headers observed on real WeChat notifications.
-          headers: { "Content-Type": "text/xml", "User-Agent": "Mozilla/4.0", Accept: "*/*", Pragma: "no-cache" },
+          headers,
           body: job.body,
           signal: controller.signal,
         }),
         timeout,
       ]);
       const text = await Promise.race([response.text(), timeout]);
+      if (job.protocol === "v3") return judgeV3(response.status, probe);
       if (response.status !== 200) return { acknowledged: false, status: response.status, error: `HTTP ${response.status}` };
       const reply = parseWeChatXml(text);
       if (!reply.ok) return { acknowledged: false, status: 200, error: "reply is not WeChat XML" };
@@ -322,10 +339,24 @@ export class Notifier {
       }
       return { acknowledged: true, status: 200, error: null };
     } catch (error) {
-      if (error instanceof DeliveryTimeout) return { acknowledged: false, status: null, error: "timeout" };
-      return { acknowledged: false, status: null, error: `network error: ${error instanceof Error ? error.message : String(error)}` };
+      const marked = probe ? { probe: true as const } : {};
+      if (error instanceof DeliveryTimeout) return { acknowledged: false, status: null, error: "timeout", ...marked };
+      return { acknowledged: false, status: null, error: `network error: ${error instanceof Error ? error.message : String(error)}`, ...marked };
     } finally {
       if (timer !== null) clearTimeout(timer);
     }
   }
+}
+
+/**
+ * A v3 reply: only the status counts (§4.6), 200 or 204 acknowledging. A probe never acknowledges: a
+ * merchant must refuse it, and one that answers it with any 2xx is recorded as having accepted a forgery.
+ */
+function judgeV3(status: number, probe: boolean): DeliveryResult {
+  if (probe) {
+    const accepted = status >= 200 && status < 300;
+    return { acknowledged: false, status, error: accepted ? "signature probe accepted" : "signature probe refused", probe: true };
+  }
+  if (status === 200 || status === 204) return { acknowledged: true, status, error: null };
+  return { acknowledged: false, status, error: `HTTP ${status}` };
 }

@@ -1,12 +1,14 @@
 // Finishing refunds: a PROCESSING refund becomes SUCCESS when its delay has passed (due work) or
 // whatever the control API says, and then, if the refund request gave a notify_url, WeChat's
-// encrypted refund notification is sent with the payment notification's retry schedule.
+// encrypted refund notification (v2 XML, or v3 JSON for a refund made through v3) is sent with the
+// payment notification's retry schedule.
 import { formatBeijingDateTime } from "./clock";
 import type { SimConfig, SimContext } from "./context";
 import { newNonce } from "./ids";
 import { encryptReqInfo } from "./refund-crypto";
 import { refundInfoFields } from "./refund-rules";
 import type { RefundRecord, RefundStatus, SimState } from "./state";
+import { buildRefundNotificationV3 } from "./v3/notify";
 import { buildRefundInfoXml, buildWeChatXml } from "./xml";
 
 export type FinalRefundStatus = Exclude<RefundStatus, "PROCESSING">;
@@ -48,9 +50,14 @@ export async function finishRefund(ctx: SimContext, refund: RefundRecord, option
   refund.finishedAt = options.at;
   refund.successTime = options.status === "SUCCESS" ? formatBeijingDateTime(options.at) : null;
   if (!options.deliver || refund.notifyUrl === null) return null;
-  const body = await buildRefundNotification(ctx.config, refund);
+  // A v3 refund exists only when v3 is configured, so ctx.v3 is there for it.
+  const v3 = refund.protocol === "v3" ? ctx.v3 : null;
+  const body = v3
+    ? await buildRefundNotificationV3(v3, ctx.config, refund, options.status, options.at)
+    : await buildRefundNotification(ctx.config, refund);
   return ctx.notifier.start(refund, {
     kind: "refund_notify",
+    ...(v3 ? { protocol: "v3" as const } : {}),
     url: refund.notifyUrl,
     body,
     duplicates: options.duplicates,

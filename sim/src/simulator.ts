@@ -1,5 +1,5 @@
-// The WeChat simulator core: one in-memory instance serving the login, v2 pay and refund APIs (as on
-// api.weixin.qq.com and api.mch.weixin.qq.com) plus the /__sim control API. It shares no code with
+// The WeChat simulator core: one in-memory instance serving the login, v2 pay and refund APIs and,
+// when configured, API v3 (as on api.weixin.qq.com and api.mch.weixin.qq.com) plus the /__sim control API. It shares no code with
 // the service it tests. Time and notification delivery are injected so tests can drive them.
 import { Hono } from "hono";
 import { CallLog } from "./call-log";
@@ -15,11 +15,14 @@ import { Persistence, type SimStore } from "./persistence";
 import { refundRoutes } from "./refund";
 import { defaultSettings } from "./settings";
 import { createState } from "./state";
+import { V3Platform, type SimV3Options } from "./v3/platform";
+import { v3Routes } from "./v3/routes";
 
 export type { SimClock } from "./clock";
 export { SimulatedDropError } from "./faults";
 export { RETRY_INTERVALS_S } from "./notifier";
 export { SqlSimStore, type SimStore } from "./persistence";
+export type { SimV3Options } from "./v3/platform";
 
 export interface SimulatorOptions {
   appid: string;
@@ -37,6 +40,12 @@ export interface SimulatorOptions {
    * due work, and before each notification POST. Default: none, the state is in memory only.
    */
   store?: SimStore;
+  /**
+   * API v3: the APIv3 key, the merchant's certificate serial and public (or private) key, and
+   * WeChat's keys (platform certificate and key, the WeChat Pay public key pair). Without it the
+   * /v3 endpoints answer 404 "not simulated" and v2 is unaffected.
+   */
+  v3?: SimV3Options;
 }
 
 export interface Simulator {
@@ -59,6 +68,8 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     if (!value) throw new Error(`createSimulator: ${name} is required`);
   }
   const time = new SimTime(options.clock ?? systemClock);
+  const settings = defaultSettings();
+  const v3 = options.v3 ? new V3Platform(options.v3, settings, () => time.now()) : null;
   const state = createState();
   const faults = new FaultQueue();
   const deliver = options.deliver ?? ((url, init) => fetch(url, init));
@@ -72,16 +83,18 @@ export function createSimulator(options: SimulatorOptions): Simulator {
       persistence?.save();
       return deliver(url, init);
     },
+    v3,
     timeoutMs: options.notifyTimeoutMs ?? 5000,
   });
   const ctx: SimContext = {
     config,
-    settings: defaultSettings(),
+    settings,
     time,
     state,
     calls: new CallLog(),
     faults,
     notifier,
+    v3,
     droppedResponses: new WeakMap(),
   };
 
@@ -93,6 +106,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
   app.route("/", loginRoutes(ctx));
   app.route("/", payRoutes(ctx));
   app.route("/", refundRoutes(ctx));
+  if (v3) app.route("/", v3Routes(ctx, v3));
   app.route("/", controlRoutes(ctx));
   app.notFound((c) => c.json({ error: "NOT_FOUND", message: `${c.req.method} ${c.req.path} is not simulated` }, 404));
 

@@ -32,11 +32,15 @@ export interface NotificationAttempt {
   error: string | null;
   /** Present (true) on a held first attempt that was finally POSTed by /__sim/notifications/release. */
   released?: true;
+  /** Present (true) when this POST carried a v3 WECHATPAY/SIGNTEST/ probe signature; it never acknowledges. */
+  probe?: true;
 }
 
 /** Delivery state of a payment or refund notification. The body is fixed when the job starts. */
 export interface NotificationJob {
   kind: NotificationKind;
+  /** "v3": a signed JSON notification, acknowledged by HTTP 200 or 204; absent: v2 XML. */
+  protocol?: "v3";
   url: string;
   body: string;
   attemptsMade: number;
@@ -49,10 +53,15 @@ export interface NotificationJob {
 
 export interface OrderRecord {
   outTradeNo: string;
-  /** The unifiedorder fields that must match on re-entry (all but nonce_str, sign, sign_type). */
+  /** "v3": placed through /v3/pay/transactions/jsapi, so notified in v3; absent: a v2 order. */
+  protocol?: "v3";
+  /**
+   * The fields that must match on re-entry: v2, the unifiedorder fields but nonce_str, sign and
+   * sign_type; v3, every field of the JSON body, flattened to dotted paths.
+   */
   params: Record<string, string>;
-  /** sign_type of the request that created the order; the default for its notification. */
-  signType: SignType;
+  /** sign_type of the v2 request that created the order, the default for its notification; null for v3. */
+  signType: SignType | null;
   tradeState: TradeState;
   totalFee: number;
   tradeType: string;
@@ -83,6 +92,8 @@ export type RefundStatus = "PROCESSING" | "SUCCESS" | "REFUNDCLOSE" | "CHANGE";
 
 export interface RefundRecord extends Notifiable {
   outRefundNo: string;
+  /** "v3": created through /v3/refund/domestic/refunds, so notified in v3; absent: v2. */
+  protocol?: "v3";
   refundId: string;
   outTradeNo: string;
   transactionId: string;

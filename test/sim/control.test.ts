@@ -65,6 +65,7 @@ describe("order view", () => {
     const paid = (await r.control<{ transactionId: string }>("/__sim/orders/ORDER-0001/pay", {})).json;
     expect((await r.control("/__sim/orders/ORDER-0001")).json).toEqual({
       outTradeNo: "ORDER-0001",
+      protocol: "v2",
       tradeState: "SUCCESS",
       totalFee: 1800,
       prepayId: placed.fields.prepay_id,
@@ -119,15 +120,18 @@ describe("routing", () => {
   });
 });
 
+/** The v3 settings at their defaults, which the v2 settings tests leave alone. */
+const V3_DEFAULTS = { v3KeyMode: "public_key", v3MigrationShare: 0.5, v3MigrationSeed: 0, v3ProbeAnswers: 0, v3ProbeNotifications: 0 };
+
 describe("settings", () => {
   it("start at the documented defaults: refunds 60 s apart, finished after 5 s", async () => {
-    expect((await rig().control("/__sim/settings")).json).toEqual({ refundSpacingSeconds: 60, refundDelaySeconds: 5 });
+    expect((await rig().control("/__sim/settings")).json).toEqual({ refundSpacingSeconds: 60, refundDelaySeconds: 5, ...V3_DEFAULTS });
   });
 
   it("are changed by POST with any subset, and answered in full", async () => {
     const r = rig();
-    expect((await r.control("/__sim/settings", { refundSpacingSeconds: 0 })).json).toEqual({ refundSpacingSeconds: 0, refundDelaySeconds: 5 });
-    expect((await r.control("/__sim/settings", { refundDelaySeconds: null })).json).toEqual({ refundSpacingSeconds: 0, refundDelaySeconds: null });
+    expect((await r.control("/__sim/settings", { refundSpacingSeconds: 0 })).json).toEqual({ refundSpacingSeconds: 0, refundDelaySeconds: 5, ...V3_DEFAULTS });
+    expect((await r.control("/__sim/settings", { refundDelaySeconds: null })).json).toEqual({ refundSpacingSeconds: 0, refundDelaySeconds: null, ...V3_DEFAULTS });
   });
 
   it.each([[{ refundSpacingSeconds: -1 }], [{ refundDelaySeconds: "5" }], [{ refundSpacingSeconds: null }], [{ refundSlowness: 1 }]])(
@@ -135,7 +139,7 @@ describe("settings", () => {
     async (body) => {
       const r = rig();
       expect(await r.control("/__sim/settings", body)).toMatchObject({ status: 400, json: { error: "BAD_REQUEST" } });
-      expect((await r.control("/__sim/settings")).json).toEqual({ refundSpacingSeconds: 60, refundDelaySeconds: 5 });
+      expect((await r.control("/__sim/settings")).json).toEqual({ refundSpacingSeconds: 60, refundDelaySeconds: 5, ...V3_DEFAULTS });
     },
   );
 
@@ -145,7 +149,7 @@ describe("settings", () => {
     await r.paidOrder();
     await r.refund();
     await r.control("/__sim/reset", {});
-    expect((await r.control("/__sim/settings")).json).toEqual({ refundSpacingSeconds: 60, refundDelaySeconds: 5 });
+    expect((await r.control("/__sim/settings")).json).toEqual({ refundSpacingSeconds: 60, refundDelaySeconds: 5, ...V3_DEFAULTS });
     expect((await r.control("/__sim/refunds/REFUND-0001")).status).toBe(404);
     expect(r.sim.nextDueAt()).toBeNull();
   });
@@ -158,6 +162,7 @@ describe("refund view", () => {
     const refundId = (await r.refund({ refund_desc: "out of stock" })).fields.refund_id;
     expect((await r.control("/__sim/refunds/REFUND-0001")).json).toEqual({
       outRefundNo: "REFUND-0001",
+      protocol: "v2",
       refundId,
       outTradeNo: "ORDER-0001",
       transactionId,
