@@ -2,7 +2,6 @@
 // object reserves amounts, talks to WeChat and keeps the refund's state.
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
-import { unwrap } from "../errors";
 import { sha256Hex } from "../hash";
 import { requireJsonBody } from "../http/body";
 import { schemas, valid, validOrderId, validRefundPath } from "../http/validation";
@@ -11,18 +10,17 @@ import { newRefundId } from "../orders/order-id";
 import { toOrderView } from "../orders/order-record";
 import { orderObject } from "../orders/order-store";
 import { requireRefundTransport } from "../orders/pay-gateway";
+import { orderValue } from "./order-errors";
 
 export const adminRoutes = new Hono<AppEnv>()
   .use("/admin/*", requireAdmin())
 
   .get("/admin/orders/:id", validOrderId(), async (c) => {
-    const stub = orderObject(c.env, c.req.valid("param").id);
-    // Refunds still processing are checked with WeChat first, as pending orders are for users.
-    // An unknown order is refused (404) by the object itself.
-    unwrap(await stub.refreshRefunds(c.var.requestId));
-    const order = unwrap(await stub.refresh(null, c.var.requestId));
-    const [history, refunds] = await Promise.all([stub.history(), stub.refunds()]);
-    return c.json({ order: { ...toOrderView(order), paidAfterClose: order.paidAfterClose }, history, refunds });
+    // One call: the object checks refunds still processing and a pending order with WeChat first,
+    // and refuses an unknown order (404) itself.
+    const view = orderValue(await orderObject(c.env, c.req.valid("param").id).adminView(c.var.requestId));
+    const { order, history, refunds, refundHistory } = view;
+    return c.json({ order: { ...toOrderView(order), paidAfterClose: order.paidAfterClose }, history, refunds, refundHistory });
   })
 
   .post(
@@ -34,7 +32,7 @@ export const adminRoutes = new Hono<AppEnv>()
     async (c) => {
       requireRefundTransport(c.env);
       const { amount, reason } = c.req.valid("json");
-      const created = unwrap(
+      const created = orderValue(
         await orderObject(c.env, c.req.valid("param").id).createRefund(
           {
             id: newRefundId(Date.now()),
@@ -55,6 +53,6 @@ export const adminRoutes = new Hono<AppEnv>()
   // releasing its amount; one that WeChat has is settled only by WeChat.
   .post("/admin/orders/:id/refunds/:refundId/cancel", validRefundPath(), async (c) => {
     const { id, refundId } = c.req.valid("param");
-    const { refund, order } = unwrap(await orderObject(c.env, id).cancelRefund(refundId, c.var.requestId));
+    const { refund, order } = orderValue(await orderObject(c.env, id).cancelRefund(refundId, c.var.requestId));
     return c.json({ refund, order: toOrderView(order) });
   });
