@@ -37,13 +37,21 @@ const ORDER_TABLE = (name: string) => `CREATE TABLE ${name} (
   check_attempts INTEGER NOT NULL DEFAULT 0
 );`;
 
+const REFUND_EVENTS = "'created', 'accepted', 'lost', 'succeeded', 'failed', 'flagged', 'cancelled'";
+
+/** The order's history and its refunds' (refund_id set, with the refund table's event), append-only, in order of seq. */
 const HISTORY_TABLE = (name: string) => `CREATE TABLE ${name} (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  seq INTEGER PRIMARY KEY,
   at INTEGER NOT NULL,
-  from_status TEXT CHECK (from_status IN (${PUBLIC_STATUSES})),
-  to_status TEXT NOT NULL CHECK (to_status IN (${PUBLIC_STATUSES})),
+  refund_id TEXT,
+  from_status TEXT,
+  to_status TEXT NOT NULL,
+  event TEXT,
   source TEXT NOT NULL CHECK (source IN (${SOURCES})),
-  note TEXT
+  note TEXT,
+  CHECK (CASE WHEN refund_id IS NULL
+    THEN to_status IN (${PUBLIC_STATUSES}) AND (from_status IS NULL OR from_status IN (${PUBLIC_STATUSES})) AND event IS NULL
+    ELSE to_status IN (${REFUND_STATES}) AND (from_status IS NULL OR from_status IN (${REFUND_STATES})) AND event IN (${REFUND_EVENTS}) END)
 );`;
 
 const REFUNDS_TABLE = (name: string) => `CREATE TABLE ${name} (
@@ -63,23 +71,12 @@ const REFUNDS_TABLE = (name: string) => `CREATE TABLE ${name} (
   last_attempt_at INTEGER,
   last_checked_at INTEGER,
   next_attempt_at INTEGER
-);`;
-
-const REFUND_HISTORY_TABLE = `CREATE TABLE refund_history (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  refund_id TEXT NOT NULL REFERENCES refunds (id),
-  at INTEGER NOT NULL,
-  from_status TEXT CHECK (from_status IN (${REFUND_STATES})),
-  to_status TEXT NOT NULL CHECK (to_status IN (${REFUND_STATES})),
-  event TEXT NOT NULL CHECK (event IN ('created', 'accepted', 'lost', 'succeeded', 'failed', 'flagged', 'cancelled')),
-  source TEXT NOT NULL CHECK (source IN (${SOURCES})),
-  note TEXT
-);`;
+) WITHOUT ROWID;`;
 
 const VERSION_TABLE = "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);";
 
 /** The current schema, as a new order object creates it. The migrations lead every older object to the same tables. */
-const CURRENT_SCHEMA = [ORDER_TABLE("order_record"), HISTORY_TABLE("history"), REFUNDS_TABLE("refunds"), REFUND_HISTORY_TABLE, VERSION_TABLE].join("\n");
+const CURRENT_SCHEMA = [ORDER_TABLE("order_record"), HISTORY_TABLE("history"), REFUNDS_TABLE("refunds"), VERSION_TABLE].join("\n");
 
 /**
  * Numbered migrations from the version before. Version 1 is the first schema, which stored no
@@ -90,7 +87,8 @@ export const MIGRATIONS: readonly { readonly version: number; readonly descripti
     version: 2,
     description:
       "closing becomes a state instead of close_requested_at; unifiedorder parameters derived from the order's columns (client_ip kept) " +
-      "instead of a copy in wechat_params; refunded_amount derived from the refunds; CHECK on every status; refund_history",
+      "instead of a copy in wechat_params; refunded_amount derived from the refunds; CHECK on every status; the refunds' history " +
+      "in the history table (refund_id, event); no AUTOINCREMENT (rows are never deleted, so rowid order is insertion order)",
     sql: `
 ${ORDER_TABLE("order_record_v2")}
 INSERT INTO order_record_v2 (singleton, id, openid, status, amount, description, items, request_hash, client_ip, transaction_id,
@@ -110,7 +108,6 @@ INSERT INTO refunds_v2 SELECT id, amount, reason, status, idempotency_key, reque
   failure, needs_attention, attempts, last_attempt_at, last_checked_at, next_attempt_at FROM refunds;
 DROP TABLE refunds;
 ALTER TABLE refunds_v2 RENAME TO refunds;
-${REFUND_HISTORY_TABLE}
 ${VERSION_TABLE}`,
   },
 ];
@@ -136,24 +133,15 @@ type OrderRow = {
   check_attempts: number;
 };
 
-type RefundRow = {
-  id: string;
-  amount: number;
-  reason: string | null;
-  status: RefundState;
-  idempotency_key: string | null;
-  request_hash: string;
-  refund_id: string | null;
-  created_at: number;
-  submitted_at: number | null;
-  finished_at: number | null;
-  failure: string | null;
-  needs_attention: number;
-  attempts: number;
-  last_attempt_at: number | null;
-  last_checked_at: number | null;
-  next_attempt_at: number | null;
-};
+
+/** A refund row as the load query packs it: the columns of REFUND_COLUMNS_IN_ORDER, in that order. */
+type RefundTuple = [string, number, string | null, RefundState, string | null, string, string | null, number, number | null, number | null, string | null, number, number, number | null, number | null, number | null];
+
+const REFUND_COLUMNS_IN_ORDER =
+  "id, amount, reason, status, idempotency_key, request_hash, refund_id, created_at, submitted_at, finished_at, failure, needs_attention, attempts, last_attempt_at, last_checked_at, next_attempt_at";
+
+/** The order and its refunds in one statement: the refunds as one JSON array of rows, oldest first. */
+const LOAD = `SELECT o.*, (SELECT json_group_array(json_array(${REFUND_COLUMNS_IN_ORDER}) ORDER BY created_at, id) FROM refunds) AS refunds FROM order_record o`;
 
 type SqlValue = string | number | null;
 
@@ -183,12 +171,6 @@ const REFUND_COLUMNS: { readonly [K in keyof Required<RefundPatch & { state: Ref
   nextAttemptAt: "next_attempt_at",
 };
 
-/** SQLite rows read and written, as Cloudflare bills them. */
-export interface RowCounts {
-  rowsRead: number;
-  rowsWritten: number;
-}
-
 /** One order object's storage. */
 export class OrderStorage {
   readonly #storage: DurableObjectStorage;
@@ -197,8 +179,6 @@ export class OrderStorage {
   #version: number;
   /** the alarm as last set by this instance (undefined: not known since it started) */
   #armedAt: number | null | undefined;
-  /** rows read and written since this instance started */
-  readonly rows: RowCounts = { rowsRead: 0, rowsWritten: 0 };
 
   constructor(storage: DurableObjectStorage) {
     this.#storage = storage;
@@ -215,9 +195,9 @@ export class OrderStorage {
   /** The order with its refunds, or null if this object holds none. */
   load(): OrderSnapshot | null {
     if (this.#version === 0) return null;
-    const row = this.#all<OrderRow>("SELECT * FROM order_record")[0];
+    const row = this.#all<OrderRow & { refunds: string }>(LOAD)[0];
     if (row === undefined) return null;
-    return { order: fromOrderRow(row), refunds: this.#all<RefundRow>("SELECT * FROM refunds ORDER BY created_at, id").map(fromRefundRow) };
+    return { order: fromOrderRow(row), refunds: (JSON.parse(row.refunds) as RefundTuple[]).map(fromRefundTuple) };
   }
 
   /** Stores a new order (creating the tables first) with its creation's writes, in one transaction. */
@@ -246,14 +226,14 @@ export class OrderStorage {
   history(): HistoryEntry[] {
     if (this.#version === 0) return [];
     return this.#all<{ at: number; from_status: OrderStatus | null; to_status: OrderStatus; source: TransitionSource; note: string | null }>(
-      "SELECT at, from_status, to_status, source, note FROM history ORDER BY seq",
+      "SELECT at, from_status, to_status, source, note FROM history WHERE refund_id IS NULL ORDER BY seq",
     ).map((r) => ({ at: new Date(r.at).toISOString(), from: r.from_status, to: r.to_status, source: r.source, ...(r.note !== null ? { note: r.note } : {}) }));
   }
 
   refundHistory(): RefundHistoryEntry[] {
     if (this.#version === 0) return [];
     return this.#all<{ refund_id: string; at: number; from_status: RefundState | null; to_status: RefundState; event: string; source: TransitionSource; note: string | null }>(
-      "SELECT refund_id, at, from_status, to_status, event, source, note FROM refund_history ORDER BY seq",
+      "SELECT refund_id, at, from_status, to_status, event, source, note FROM history WHERE refund_id IS NOT NULL ORDER BY seq",
     ).map((r) => ({
       refundId: r.refund_id,
       at: new Date(r.at).toISOString(),
@@ -304,7 +284,7 @@ export class OrderStorage {
 
   #insertRefundHistory(h: RefundHistoryWrite): void {
     this.#exec(
-      "INSERT INTO refund_history (refund_id, at, from_status, to_status, event, source, note) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO history (refund_id, at, from_status, to_status, event, source, note) VALUES (?, ?, ?, ?, ?, ?, ?)",
       h.refundId, h.at, h.from, h.to, h.event, h.source, h.note,
     );
   }
@@ -328,21 +308,12 @@ export class OrderStorage {
   }
 
   #all<T extends Record<string, SqlStorageValue>>(query: string, ...params: SqlValue[]): T[] {
-    const cursor = this.#sql.exec<T>(query, ...params);
-    const rows = cursor.toArray();
-    this.#count(cursor);
-    return rows;
+    return this.#sql.exec<T>(query, ...params).toArray();
   }
 
   #exec(query: string, ...params: SqlValue[]): void {
-    const cursor = this.#sql.exec(query, ...params);
-    for (const _ of cursor);
-    this.#count(cursor);
-  }
-
-  #count(cursor: SqlStorageCursor<Record<string, SqlStorageValue>>): void {
-    this.rows.rowsRead += cursor.rowsRead;
-    this.rows.rowsWritten += cursor.rowsWritten;
+    // Run to completion: a statement's work is done as its cursor is read.
+    for (const _ of this.#sql.exec(query, ...params));
   }
 }
 
@@ -374,23 +345,6 @@ function fromOrderRow(row: OrderRow): Order {
   };
 }
 
-function fromRefundRow(row: RefundRow): Refund {
-  return {
-    id: row.id,
-    amount: row.amount,
-    reason: row.reason,
-    state: row.status,
-    idempotencyKey: row.idempotency_key,
-    requestHash: row.request_hash,
-    refundId: row.refund_id,
-    createdAt: row.created_at,
-    submittedAt: row.submitted_at,
-    finishedAt: row.finished_at,
-    failure: row.failure,
-    needsAttention: row.needs_attention === 1,
-    attempts: row.attempts,
-    lastAttemptAt: row.last_attempt_at,
-    lastCheckedAt: row.last_checked_at,
-    nextAttemptAt: row.next_attempt_at,
-  };
+function fromRefundTuple([id, amount, reason, state, idempotencyKey, requestHash, refundId, createdAt, submittedAt, finishedAt, failure, needsAttention, attempts, lastAttemptAt, lastCheckedAt, nextAttemptAt]: RefundTuple): Refund {
+  return { id, amount, reason, state, idempotencyKey, requestHash, refundId, createdAt, submittedAt, finishedAt, failure, needsAttention: needsAttention === 1, attempts, lastAttemptAt, lastCheckedAt, nextAttemptAt };
 }
