@@ -7,58 +7,7 @@ import { OrderObject } from "../../src/orders/order-object";
 import { SCHEMA_VERSION } from "../../src/orders/order-storage";
 import { orderObject } from "../../src/orders/order-store";
 import { startHarness } from "../support/harness";
-
-/** The first schema, as 14c3a3b and every version before it created it: no version stored. */
-const V1_SCHEMA = `
-CREATE TABLE IF NOT EXISTS order_record (
-  singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
-  id TEXT NOT NULL,
-  openid TEXT NOT NULL,
-  status TEXT NOT NULL,
-  amount INTEGER NOT NULL,
-  refunded_amount INTEGER NOT NULL DEFAULT 0,
-  description TEXT NOT NULL,
-  items TEXT NOT NULL,
-  request_hash TEXT NOT NULL,
-  wechat_params TEXT NOT NULL,
-  transaction_id TEXT,
-  created_at INTEGER NOT NULL,
-  paid_at INTEGER,
-  expires_at INTEGER NOT NULL,
-  prepay_id TEXT,
-  prepay_issued_at INTEGER,
-  last_queried_at INTEGER,
-  paid_after_close INTEGER NOT NULL DEFAULT 0,
-  close_requested_at INTEGER,
-  next_check_at INTEGER,
-  check_attempts INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS history (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  at INTEGER NOT NULL,
-  from_status TEXT,
-  to_status TEXT NOT NULL,
-  source TEXT NOT NULL,
-  note TEXT
-);
-CREATE TABLE IF NOT EXISTS refunds (
-  id TEXT PRIMARY KEY,
-  amount INTEGER NOT NULL,
-  reason TEXT,
-  status TEXT NOT NULL,
-  idempotency_key TEXT UNIQUE,
-  request_hash TEXT NOT NULL,
-  refund_id TEXT,
-  created_at INTEGER NOT NULL,
-  submitted_at INTEGER,
-  finished_at INTEGER,
-  failure TEXT,
-  needs_attention INTEGER NOT NULL DEFAULT 0,
-  attempts INTEGER NOT NULL DEFAULT 0,
-  last_attempt_at INTEGER,
-  last_checked_at INTEGER,
-  next_attempt_at INTEGER
-);`;
+import V1_SCHEMA from "./fixtures/order-schema-v1.sql?raw";
 
 const CREATED = Date.UTC(2026, 11, 1, 6, 0, 0);
 const PARAMS = JSON.stringify({
