@@ -21,7 +21,7 @@ import { orderValue } from "./order-errors";
 const PAGE_SIZE = { default: 20 } as const;
 
 export const orderRoutes = new Hono<AppEnv>()
-  .use("/api/orders", requireSession())
+  // "/api/orders/*" also matches "/api/orders" itself: one session look-up per request.
   .use("/api/orders/*", requireSession())
 
   .post(
