@@ -165,9 +165,10 @@ export class OrderObject extends DurableObject<Env> {
       const snapshot = this.#store.load();
       if (snapshot === null) return;
       const now = Date.now();
-      await this.#steps.settle(snapshot, now);
-      for (const id of decide.refundsDue(this.#steps.mustLoad().refunds, now)) await this.#steps.advanceRefund(id, this.#steps.gateway(), "alarm");
-      await this.#steps.rearm();
+      const settled = await this.#steps.settle(snapshot, now);
+      const due = decide.refundsDue(settled.refunds, now);
+      for (const id of due) await this.#steps.advanceRefund(id, this.#steps.gateway(), "alarm");
+      await this.#steps.rearm(due.length > 0 ? undefined : settled);
     });
   }
 

@@ -116,16 +116,20 @@ export class OrderSteps {
     return null;
   }
 
-  /** The alarm's own work for the order: finish a close under way, or ask WeChat about a pending order that is due. */
-  async settle(snapshot: OrderSnapshot, now: number): Promise<void> {
+  /**
+   * The alarm's own work for the order: finish a close under way, or ask WeChat about a pending
+   * order that is due. Returns the order as it is afterwards (`snapshot` itself when nothing was due).
+   */
+  async settle(snapshot: OrderSnapshot, now: number): Promise<OrderSnapshot> {
     const settle = decide.decideSettle(snapshot.order, now);
-    if (settle.kind === "nothing") return;
+    if (settle.kind === "nothing") return snapshot;
     if (settle.kind === "query") {
       const answer = await this.gateway().query(snapshot.order.id);
-      if (this.commit(decide.onSettleQuery(this.mustLoad(), answer, Date.now(), Math.random)).result !== "closing") return;
+      if (this.commit(decide.onSettleQuery(this.mustLoad(), answer, Date.now(), Math.random)).result !== "closing") return this.mustLoad();
     }
     const failure = await this.closeAtWeChat("alarm", this.gateway());
     if (failure !== null) this.commit(decide.onSettleCloseFailed(this.mustLoad(), failure, Date.now(), Math.random));
+    return this.mustLoad();
   }
 
   /** One step for a refund: send it if queued and its turn has come, or check on it if WeChat has it. */
