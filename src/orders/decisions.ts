@@ -2,7 +2,7 @@
 // changes (the rows, the history, the log lines) and what to answer. Pure: no SQL, no fetch, no
 // clock or randomness of their own. The order object loads, asks one of these, and commits.
 import type { LogFields, LogLevel } from "../log";
-import type { Order, OrderSnapshot, PaymentFact, Refund, RefundOutcome, RefundReport } from "./order-record";
+import { refundedAmount, type Order, type OrderSnapshot, type PaymentFact, type Refund, type RefundOutcome, type RefundReport } from "./order-record";
 import { fail, ok, type OrderFailure, type Result } from "./order-result";
 import { checkTransition, publicStatus, type OrderState, type OrderStatus, type TransitionSource } from "./order-state";
 import type { GatewayFailure, PrepayRequest, QueryResult, TradeReport } from "./payment-gateway";
@@ -51,6 +51,7 @@ export interface RefundHistoryWrite {
   readonly note: string | null;
 }
 
+/** A log line a decision asks for; the shell writes it after the commit. */
 export interface LogWrite {
   readonly level: Extract<LogLevel, "info" | "warn">;
   readonly event: string;
@@ -203,6 +204,7 @@ export function prepayRequest(order: Order): PrepayRequest {
   };
 }
 
+/** Whether to hand out the stored prepay_id, ask WeChat for one, or refuse. */
 export type PrepareDecision = { readonly kind: "reuse" } | { readonly kind: "call" } | { readonly kind: "refuse"; readonly error: OrderFailure };
 
 /** Whether a payer may have a prepay_id now: the stored one while it is fresh, or a new one. */
@@ -293,6 +295,7 @@ export function decideRefresh(snapshot: OrderSnapshot, now: number): Decision<bo
   return draft.done(true);
 }
 
+/** Whether a payer's close is already done, refused, or goes to WeChat. */
 export type CloseDecision = { readonly kind: "done" } | { readonly kind: "call" } | { readonly kind: "refuse"; readonly error: OrderFailure };
 
 /**
@@ -323,6 +326,7 @@ export function closeAnswer(order: Order): Result<void> {
   return order.state === "closed" ? ok(undefined) : fail({ reason: "already_final", status: publicStatus(order.state) });
 }
 
+/** What the alarm does for the order itself. */
 export type SettleDecision = { readonly kind: "nothing" } | { readonly kind: "query" } | { readonly kind: "close" };
 
 /** What the alarm does for the order itself: finish a close under way, or ask WeChat about a pending order that is due. */
@@ -368,6 +372,7 @@ function scheduleCheck(draft: Draft, why: string, random: () => number): void {
 
 // --- refunds ---------------------------------------------------------------------------------
 
+/** An operator's refund request, as the admin route hands it to the order object. */
 export interface NewRefund {
   readonly id: string;
   readonly amount: number;
@@ -376,6 +381,7 @@ export interface NewRefund {
   readonly requestHash: string;
 }
 
+/** A new refund reserved, an Idempotency-Key replay, or a refusal. */
 export type NewRefundDecision =
   | { readonly kind: "created"; readonly refundId: string }
   | { readonly kind: "replay"; readonly refundId: string }
@@ -420,6 +426,7 @@ export function decideNewRefund(snapshot: OrderSnapshot, input: NewRefund, now: 
   return draft.done({ kind: "created", refundId: input.id });
 }
 
+/** What one step for a refund does: nothing, wait for its turn, send it, or check on it. */
 export type RefundStepDecision = { readonly kind: "nothing" } | { readonly kind: "wait" } | { readonly kind: "submit" } | { readonly kind: "check" };
 
 /**
@@ -511,8 +518,7 @@ function settleRefund(draft: Draft, id: string, outcome: RefundOutcome, source: 
   switch (outcome.kind) {
     case "succeeded": {
       draft.refundEvent(id, "succeeded", source, { refundId: wechatRefundId ?? refund.refundId, finishedAt: draft.now, nextAttemptAt: null });
-      const refunded = draft.refunds.reduce((sum, r) => (r.state === "succeeded" ? sum + r.amount : sum), 0);
-      draft.transition(statusAfterRefunds(draft.order.amount, refunded), source, `refund ${id} of ${refund.amount} fen`);
+      draft.transition(statusAfterRefunds(draft.order.amount, refundedAmount(draft.refunds)), source, `refund ${id} of ${refund.amount} fen`);
       return true;
     }
     case "failed":
@@ -529,6 +535,7 @@ function settleRefund(draft: Draft, id: string, outcome: RefundOutcome, source: 
   }
 }
 
+/** Whether an operator's cancel is done already, refused, asks WeChat first, or goes ahead. */
 export type CancelDecision = { readonly kind: "done" } | { readonly kind: "ask" } | { readonly kind: "cancel" } | { readonly kind: "refuse"; readonly error: OrderFailure };
 
 /**

@@ -16,6 +16,7 @@ import { OrderStorage } from "./order-storage";
 import { paymentGateway } from "./pay-gateway";
 import type { LineItem } from "./pricing";
 
+/** A priced order, as the create route hands it to its object. */
 export interface NewOrder {
   readonly id: string;
   readonly openid: string;
@@ -57,10 +58,12 @@ export class OrderObject extends DurableObject<Env> {
     return snapshot && toRecord(snapshot);
   }
 
+  /** The order's public history, oldest first. */
   history(): HistoryEntry[] {
     return this.#store.history();
   }
 
+  /** The order's refunds, oldest first. */
   refunds(): RefundView[] {
     return (this.#store.load()?.refunds ?? []).map(toRefundView);
   }

@@ -110,6 +110,7 @@ export interface RefundView {
   readonly needsAttention: boolean;
 }
 
+/** One entry of the order's public history, as the admin view shows it. */
 export interface HistoryEntry {
   readonly at: string;
   readonly from: OrderStatus | null;
@@ -155,6 +156,7 @@ export function toRecord({ order, refunds }: OrderSnapshot): OrderRecord {
   return { ...rest, status: publicStatus(state), refundedAmount: refundedAmount(refunds) };
 }
 
+/** The contract's view of an order. */
 export function toOrderView(order: OrderRecord): OrderView {
   return {
     id: order.id,
@@ -171,6 +173,7 @@ export function toOrderView(order: OrderRecord): OrderView {
   };
 }
 
+/** The operator API's view of a refund. */
 export function toRefundView(refund: Refund): RefundView {
   return {
     id: refund.id,

@@ -28,15 +28,15 @@ export type OrderFailure =
   | { readonly reason: "upstream_failed" }
   | { readonly reason: "upstream_timeout" };
 
-export type OrderFailureReason = OrderFailure["reason"];
-
 /** A value, or why not. Plain data: it crosses the Durable Object RPC boundary as it is. */
 export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: OrderFailure };
 
+/** A value. */
 export function ok<T>(value: T): Result<T> {
   return { ok: true, value };
 }
 
+/** A refusal, with its reason. */
 export function fail(error: OrderFailure): { readonly ok: false; readonly error: OrderFailure } {
   return { ok: false, error };
 }

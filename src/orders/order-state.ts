@@ -45,6 +45,7 @@ export type TransitionCheck =
   | { readonly outcome: "noop" }
   | { readonly outcome: "illegal"; readonly reason: string };
 
+/** Whether moving an order from `from` to `to`, caused by `source`, applies, repeats, or is illegal. */
 export function checkTransition(from: OrderState, to: OrderState, source: TransitionSource): TransitionCheck {
   if (from === to) return { outcome: "noop" };
   if (to === "paid" && !PAYMENT_SOURCES.has(source)) {

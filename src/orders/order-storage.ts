@@ -3,23 +3,26 @@
 // code that runs SQL on an order object. Described in docs/storage.md; change both together.
 import type { HistoryWrite, Change, RefundHistoryWrite, OrderPatch, RefundPatch } from "./decisions";
 import type { HistoryEntry, Order, OrderSnapshot, Refund, RefundHistoryEntry } from "./order-record";
-import type { OrderState, OrderStatus, TransitionSource } from "./order-state";
+import { ORDER_STATES, ORDER_STATUSES, TRANSITION_SOURCES, type OrderState, type OrderStatus, type TransitionSource } from "./order-state";
 import type { LineItem } from "./pricing";
-import { publicRefundStatus, type RefundState } from "./refund-state";
+import { publicRefundStatus, REFUND_EVENTS, REFUND_STATES, type RefundState } from "./refund-state";
 
 /** The schema version this code reads and writes. */
 export const SCHEMA_VERSION = 2;
 
-const ORDER_STATES = "'pending', 'closing', 'paid', 'closed', 'failed', 'partially_refunded', 'refunded'";
-const PUBLIC_STATUSES = "'pending', 'paid', 'closed', 'failed', 'partially_refunded', 'refunded'";
-const SOURCES = "'api', 'notify', 'query', 'close', 'alarm', 'admin'";
-const REFUND_STATES = "'queued', 'processing', 'succeeded', 'failed'";
+/** A CHECK's list of allowed values, from the state tables themselves. */
+const sqlList = (values: readonly string[]) => values.map((v) => `'${v}'`).join(", ");
+const STATES_SQL = sqlList(ORDER_STATES);
+const STATUSES_SQL = sqlList(ORDER_STATUSES);
+const SOURCES_SQL = sqlList(TRANSITION_SOURCES);
+const REFUND_STATES_SQL = sqlList(REFUND_STATES);
+const REFUND_EVENTS_SQL = sqlList(["created", ...REFUND_EVENTS]);
 
 const ORDER_TABLE = (name: string) => `CREATE TABLE ${name} (
   singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
   id TEXT NOT NULL,
   openid TEXT NOT NULL,
-  status TEXT NOT NULL CHECK (status IN (${ORDER_STATES})),
+  status TEXT NOT NULL CHECK (status IN (${STATES_SQL})),
   amount INTEGER NOT NULL,
   description TEXT NOT NULL,
   items TEXT NOT NULL,
@@ -37,8 +40,6 @@ const ORDER_TABLE = (name: string) => `CREATE TABLE ${name} (
   check_attempts INTEGER NOT NULL DEFAULT 0
 );`;
 
-const REFUND_EVENTS = "'created', 'accepted', 'lost', 'succeeded', 'failed', 'flagged', 'cancelled'";
-
 /** The order's history and its refunds' (refund_id set, with the refund table's event), append-only, in order of seq. */
 const HISTORY_TABLE = (name: string) => `CREATE TABLE ${name} (
   seq INTEGER PRIMARY KEY,
@@ -47,18 +48,18 @@ const HISTORY_TABLE = (name: string) => `CREATE TABLE ${name} (
   from_status TEXT,
   to_status TEXT NOT NULL,
   event TEXT,
-  source TEXT NOT NULL CHECK (source IN (${SOURCES})),
+  source TEXT NOT NULL CHECK (source IN (${SOURCES_SQL})),
   note TEXT,
   CHECK (CASE WHEN refund_id IS NULL
-    THEN to_status IN (${PUBLIC_STATUSES}) AND (from_status IS NULL OR from_status IN (${PUBLIC_STATUSES})) AND event IS NULL
-    ELSE to_status IN (${REFUND_STATES}) AND (from_status IS NULL OR from_status IN (${REFUND_STATES})) AND event IN (${REFUND_EVENTS}) END)
+    THEN to_status IN (${STATUSES_SQL}) AND (from_status IS NULL OR from_status IN (${STATUSES_SQL})) AND event IS NULL
+    ELSE to_status IN (${REFUND_STATES_SQL}) AND (from_status IS NULL OR from_status IN (${REFUND_STATES_SQL})) AND event IN (${REFUND_EVENTS_SQL}) END)
 );`;
 
 const REFUNDS_TABLE = (name: string) => `CREATE TABLE ${name} (
   id TEXT PRIMARY KEY,
   amount INTEGER NOT NULL,
   reason TEXT,
-  status TEXT NOT NULL CHECK (status IN (${REFUND_STATES})),
+  status TEXT NOT NULL CHECK (status IN (${REFUND_STATES_SQL})),
   idempotency_key TEXT UNIQUE,
   request_hash TEXT NOT NULL,
   refund_id TEXT,
@@ -223,6 +224,7 @@ export class OrderStorage {
     this.#storage.transactionSync(() => this.#write(change));
   }
 
+  /** The order's public history, oldest first. */
   history(): HistoryEntry[] {
     if (this.#version === 0) return [];
     return this.#all<{ at: number; from_status: OrderStatus | null; to_status: OrderStatus; source: TransitionSource; note: string | null }>(
@@ -230,6 +232,7 @@ export class OrderStorage {
     ).map((r) => ({ at: new Date(r.at).toISOString(), from: r.from_status, to: r.to_status, source: r.source, ...(r.note !== null ? { note: r.note } : {}) }));
   }
 
+  /** Every refund's steps, oldest first. */
   refundHistory(): RefundHistoryEntry[] {
     if (this.#version === 0) return [];
     return this.#all<{ refund_id: string; at: number; from_status: RefundState | null; to_status: RefundState; event: string; source: TransitionSource; note: string | null }>(

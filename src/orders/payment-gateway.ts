@@ -27,6 +27,7 @@ export interface PrepayRequest {
   readonly expiresAt: number;
 }
 
+/** unifiedorder's answer. */
 export type PrepareResult =
   | { readonly kind: "prepared"; readonly prepayId: string }
   /** the provider holds this order in another state than ours (paid, closed): ask it which */
@@ -43,14 +44,17 @@ export type TradeReport =
   /** no payment and none coming: unknown to the provider, or a payment attempt that failed */
   | { readonly kind: "no_payment" };
 
+/** orderquery's answer. */
 export type QueryResult = { readonly kind: "answered"; readonly report: TradeReport } | { readonly kind: "failed"; readonly failure: GatewayFailure };
 
+/** closeorder's answer. */
 export type CloseResult =
   | { readonly kind: "closed" }
   /** the provider took the money before it could close the order */
   | { readonly kind: "paid" }
   | { readonly kind: "failed"; readonly failure: GatewayFailure };
 
+/** A refund to send: the same id and amounts on every attempt. */
 export interface RefundRequest {
   readonly orderId: string;
   readonly refundId: string;
@@ -59,12 +63,14 @@ export interface RefundRequest {
   readonly reason: string | null;
 }
 
+/** The refund call's answer. */
 export type RefundSubmitResult =
   | { readonly kind: "accepted"; readonly wechatRefundId: string }
   /** too many refunds too quickly: the same refund may be sent again after the spacing */
   | { readonly kind: "throttled"; readonly failure: GatewayFailure }
   | { readonly kind: "failed"; readonly failure: GatewayFailure };
 
+/** refundquery's answer. */
 export type RefundStatusResult =
   | { readonly kind: "answered"; readonly outcome: RefundOutcome; readonly wechatRefundId: string | null }
   /** the provider never registered the refund */

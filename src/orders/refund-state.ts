@@ -48,6 +48,7 @@ export function isFinalRefund(state: RefundState): boolean {
   return state === "succeeded" || state === "failed";
 }
 
+/** The status the operator API shows for a stored refund state. */
 export function publicRefundStatus(state: RefundState): RefundPublicStatus {
   return state === "queued" ? "processing" : state;
 }
