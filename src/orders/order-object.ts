@@ -43,9 +43,12 @@ export type Requester = string | null;
 export class OrderObject extends DurableObject<Env> {
   readonly #store: OrderStorage;
   readonly #steps: OrderSteps;
+  /** cut out of every log line this object writes */
+  readonly #secrets: readonly (string | undefined)[];
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.#secrets = secretsOf(env);
     this.#store = new OrderStorage(ctx.storage);
     this.#steps = new OrderSteps(this.#store, () => paymentGateway(this.env));
   }
@@ -187,7 +190,7 @@ export class OrderObject extends DurableObject<Env> {
 
   /** Runs an entry point with its log lines tagged by the request's id (an alarm run gets its own). */
   #logged<T>(requestId: string | undefined, fn: () => T): T {
-    return withLogContext(requestId ?? `alarm-${crypto.randomUUID()}`, secretsOf(this.env), fn);
+    return withLogContext(requestId ?? `alarm-${crypto.randomUUID()}`, this.#secrets, fn);
   }
 }
 
