@@ -36,7 +36,8 @@ const HANDLER = QUICK ? { runs: 3 } : { runs: 9 };
 const E2E = QUICK
   ? { durationS: 3, connections: 10, stormCount: 1000, stormConnections: 50 }
   : { durationS: 10, connections: 10, stormCount: 1000, stormConnections: 50 };
-const TARGETS = { cpuMsPerRequest: 0.5, notifyShareOfTrivial: 0.5 };
+/** ms of CPU per request, Worker and Durable Objects together (issue 13); order creation net of the runtime's start of its new object. */
+const TARGETS = { cpuMs: { login: 0.15, createOrder: 2.0, notify: 0.45, getOrder: 0.2 }, notifyShareOfTrivial: 0.5 };
 
 const started = Date.now();
 const log = (line) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${line}\n`);
@@ -182,8 +183,9 @@ function evaluateTargets(r) {
   const e = r.endToEnd;
   const h = r.handler.endpoints;
   const msOf = (endpoint) => h[endpoint].msPerRequest.median;
-  for (const [key, label] of [["login", "login"], ["createOrder", "order creation"], ["notify", "payment notification"]]) {
+  for (const [key, label] of [["login", "login"], ["createOrder", "order creation"], ["notify", "payment notification"], ["getOrder", "order status"]]) {
     const total = msOf(key);
+    const judged = key === "createOrder" ? total - msOf("newEmptyObject") : total;
     const parts = h[key].objectsMsPerRequest > 0
       ? `; by the isolates' profiles, the Worker ${h[key].workerMsPerRequest.toFixed(3)} ms and its Durable Objects ${h[key].objectsMsPerRequest.toFixed(3)} ms`
       : "; all of it in the Worker (no Durable Object)";
@@ -191,10 +193,10 @@ function evaluateTargets(r) {
     const start = key === "createOrder" ? `; includes the runtime starting the order's new Durable Object (an empty one alone: ${emptyStart} ms)`
       : key === "notify" ? `; the order's object in memory (waking an evicted one adds the runtime's start, ~${emptyStart} ms)` : "";
     targets.push({
-      name: `Worker CPU per request under ${TARGETS.cpuMsPerRequest} ms: ${label}`,
-      actual: `${total.toFixed(3)} ms for the whole request, Worker and Durable Objects together (median of ${h[key].samples.length} runs, ${h[key].msPerRequest.min.toFixed(3)}–${h[key].msPerRequest.max.toFixed(3)})${parts}${start}`,
-      value: total,
-      met: total < TARGETS.cpuMsPerRequest,
+      name: `CPU per request at most ${TARGETS.cpuMs[key]} ms: ${label}${key === "createOrder" ? " (net of the runtime's start of the new object)" : ""}`,
+      actual: `${total.toFixed(3)} ms for the whole request, Worker and Durable Objects together (median of ${h[key].samples.length} runs, ${h[key].msPerRequest.min.toFixed(3)}–${h[key].msPerRequest.max.toFixed(3)})${key === "createOrder" ? `, ${judged.toFixed(3)} ms net` : ""}${parts}${start}`,
+      value: judged,
+      met: judged <= TARGETS.cpuMs[key],
     });
   }
   const share = e.notify.rps / e.trivial.rps;
