@@ -305,8 +305,17 @@ function renderBaseline(r, p) {
   p(`### Before and after: ${b.source.ref} (${b.source.commit.slice(0, 7)}) and this code, in the same run`);
   p();
   p(`\`BENCH_BASELINE=${b.source.ref}\` measured that commit's src/ and sim/ with this run's harness, just before this code ` +
-    "(same machine, same load, same number of runs). Medians of the timed runs, µs per request, Worker and Durable Objects together.");
+    "(same machine, same number of runs, one after the other). Medians of the timed runs, µs per request, Worker and Durable Objects together.");
   p();
+  const load = r.machine.otherLoad ?? {};
+  // Runs before the phase had its own name were counted under "setup".
+  const loadBefore = load["CPU per request in workerd, baseline"] ?? load.setup;
+  const loadAfter = load["CPU per request in workerd"];
+  if (loadBefore && loadAfter) {
+    p(`Other processes used ${loadBefore.meanCores} cores on average (${loadBefore.peakCores} at peak) during the baseline's runs and ` +
+      `${loadAfter.meanCores} (${loadAfter.peakCores}) during this code's: compare the columns only when both are near 0.`);
+    p();
+  }
   p("| request | before | after | change |");
   p("|---|---|---|---|");
   for (const [key, label] of HANDLER_ROWS) {

@@ -76,6 +76,7 @@ try {
     const baseRoot = join(tmp, "baseline");
     const baseSource = makeSnapshot(PROJECT, baseRoot, BASELINE);
     log(`baseline: the Worker's CPU per request of ${baseSource.ref} (${baseSource.commit}), with this run's harness`);
+    monitor.phase("CPU per request in workerd, baseline");
     const baseOut = join(tmp, "handler-baseline.json");
     await child("CPU per request (baseline)", ["--experimental-websocket", join(root, "bench/handler/handler-bench.mjs"), "--root", baseRoot, "--out", baseOut, "--runs", String(HANDLER.runs)], 150);
     handlerBaseline = { source: baseSource, ...(await readJson(baseOut)) };
