@@ -289,10 +289,146 @@ function renderHandler(r, p) {
   p();
   const n = h.endpoints.notify;
   const repeat = h.endpoints.notifyRepeat;
+  renderBaseline(r, p);
+  renderCosts(r, p);
   p(`Checks: ${n.transitionLogLines} \`order_transition\` lines for the ${n.requestsTimed + h.plan.notify.count + h.plan.notify.warmup} distinct notifications sent ` +
     `(warm-up, timed and profiled runs), ${repeat.transitionLogLines} for the ${repeat.requestsTimed + h.plan.notifyRepeat.count + h.plan.notifyRepeat.warmup} repeats; ` +
     `every answer was checked (status and body) and a wrong one stops the run.`);
   p();
+}
+
+/** The same requests measured on the baseline commit (BENCH_BASELINE) in the same run, with the same harness. */
+function renderBaseline(r, p) {
+  const b = r.handlerBaseline;
+  if (!b) return;
+  const h = r.handler;
+  p(`### Before and after: ${b.source.ref} (${b.source.commit.slice(0, 7)}) and this code, in the same run`);
+  p();
+  p(`\`BENCH_BASELINE=${b.source.ref}\` measured that commit's src/ and sim/ with this run's harness, just before this code ` +
+    "(same machine, same number of runs, one after the other). Medians of the timed runs, µs per request, Worker and Durable Objects together.");
+  p();
+  const load = r.machine.otherLoad ?? {};
+  // Runs before the phase had its own name were counted under "setup".
+  const loadBefore = load["CPU per request in workerd, baseline"] ?? load.setup;
+  const loadAfter = load["CPU per request in workerd"];
+  if (loadBefore && loadAfter) {
+    p(`Other processes used ${loadBefore.meanCores} cores on average (${loadBefore.peakCores} at peak) during the baseline's runs and ` +
+      `${loadAfter.meanCores} (${loadAfter.peakCores}) during this code's: compare the columns only when both are near 0.`);
+    p();
+  }
+  p("| request | before | after | change |");
+  p("|---|---|---|---|");
+  for (const [key, label] of HANDLER_ROWS) {
+    const before = b.endpoints[key]?.msPerRequest;
+    const after = h.endpoints[key]?.msPerRequest;
+    if (!before || !after) continue;
+    const us = (v) => Math.round(v * 1000).toLocaleString("en");
+    p(`| ${label} | ${us(before.median)} (${us(before.min)}–${us(before.max)}) | **${us(after.median)}** (${us(after.min)}–${us(after.max)}) | ${(((after.median - before.median) / before.median) * 100).toFixed(0)} % |`);
+  }
+  p();
+}
+
+/**
+ * Cloudflare's published prices (Workers Paid plan), per million units beyond the monthly included
+ * amounts, as read on PRICES.checked from the pages named in PRICES.sources.
+ */
+const PRICES = {
+  checked: "2026-12-01",
+  sources: [
+    ["Workers", "https://developers.cloudflare.com/workers/platform/pricing/", "requests $0.30 and CPU time $0.02 per million ms beyond 10 million requests and 30 million CPU ms a month; $5 a month minimum"],
+    ["Durable Objects", "https://developers.cloudflare.com/durable-objects/platform/pricing/", "requests (each RPC call, each alarm) $0.15 per million beyond 1 million; duration $12.50 per million GB-s beyond 400,000 GB-s, at 128 MB per object; SQLite rows read $0.001 per million beyond 25 billion, rows written $1.00 per million beyond 50 million, each setAlarm() billed as a row written, deletes as rows written (the page's source: cloudflare/cloudflare-docs, src/content/partials/durable-objects/durable-objects-pricing.mdx)"],
+    ["Workers KV", "https://developers.cloudflare.com/kv/platform/pricing/", "keys read $0.50 per million beyond 10 million, keys written $5.00 and deleted $5.00 per million beyond 1 million (page last updated 2026-04-21)"],
+  ],
+  workersRequest: 0.3,
+  workersCpuMs: 0.02,
+  durableObjectRequest: 0.15,
+  durableObjectGbSecond: 12.5,
+  rowRead: 0.001,
+  rowWritten: 1.0,
+  kvRead: 0.5,
+  kvWrite: 5.0,
+};
+
+/** The steps of one paid order, in the order the cost run makes them. */
+const COST_STEPS = [
+  ["login", "login"],
+  ["createOrder", "order creation"],
+  ["notify", "payment notification"],
+  ["getOrder", "one status read"],
+  ["alarm", "the order's alarm, at expiry + 60 s"],
+];
+
+/** The billed units of one paid order's requests (counted exactly in the cost run), and what a million paid orders cost. */
+function renderCosts(r, p) {
+  const costs = r.handler.costs;
+  if (!costs) return;
+  const before = r.handlerBaseline?.costs ?? null;
+  p("### What each request is billed for");
+  p();
+  p("Counted exactly, after the timed runs, for one new user's paid order: each step's Durable Object requests (RPC calls; the alarm " +
+    "is one more, invoked here as the runtime would at expiry), `sql.exec` statements with the `rowsRead` / `rowsWritten` of their cursors " +
+    "(what Cloudflare bills), alarm writes (each billed as a row written), and KV operations. The order creation includes creating the " +
+    "new user's index object; a returning user's costs less." + (before ? ` Before → after: ${r.handlerBaseline.source.ref} → this code.` : ""));
+  p();
+  p("| request | Durable Object requests | SQL statements | rows read | rows written | alarm writes | KV reads | KV writes |");
+  p("|---|---|---|---|---|---|---|---|");
+  const cell = (key, field) => {
+    const now = costs[key]?.[field] ?? 0;
+    const was = before?.[key]?.[field];
+    return was === undefined || was === now ? String(now) : `${was} → **${now}**`;
+  };
+  const alarmWrites = (c) => (c ? (c.alarmsSet ?? 0) + (c.alarmsDeleted ?? 0) : undefined);
+  for (const [key, label] of COST_STEPS) {
+    if (!costs[key]) continue;
+    const aw = alarmWrites(costs[key]);
+    const awBefore = before ? alarmWrites(before[key]) : undefined;
+    p(`| ${label} | ${cell(key, "durableObjectRequests")} | ${cell(key, "sqlExecs")} | ${cell(key, "rowsRead")} | ${cell(key, "rowsWritten")} | ` +
+      `${awBefore === undefined || awBefore === aw ? aw : `${awBefore} → **${aw}**`} | ${cell(key, "kvReads")} | ${cell(key, "kvWrites")} |`);
+  }
+  p();
+  const million = (handler, c) => orderCost(handler, c);
+  const now = million(r.handler, costs);
+  const was = before ? million(r.handlerBaseline, before) : null;
+  p("### One million paid orders at Cloudflare's prices");
+  p();
+  p(`Each order: a login, its creation, its payment notification, one status read, and its alarm. Prices as published on ${PRICES.checked}:`);
+  p();
+  for (const [name, url, what] of PRICES.sources) p(`- ${name}, <${url}>: ${what}.`);
+  p();
+  p("Marginal cost, that is past the monthly included amounts and the $5 minimum. Workers CPU is the Worker isolate's share of each " +
+    "request measured above (this machine's CPU, not Cloudflare's). Durable Object duration is wall-clock time while an object is " +
+    "active: the objects' CPU share measured above, plus, for the order creation, the wait on WeChat's unifiedorder, which the object " +
+    "awaits (assumed 200 ms here; the simulator answers at once).");
+  p();
+  p(`| item | units per million orders | price per million units | cost (USD)${was ? " | before" : ""} |`);
+  p(`|---|---|---|---|${was ? "---|" : ""}`);
+  for (const [i, row] of now.rows.entries()) {
+    p(`| ${row.item} | ${fmtUnits(row.units)} | $${row.price} | ${row.cost.toFixed(2)}${was ? ` | ${was.rows[i].cost.toFixed(2)}` : ""} |`);
+  }
+  p(`| **total** | | | **${now.total.toFixed(2)}**${was ? ` | ${was.total.toFixed(2)}` : ""} |`);
+  p();
+}
+
+/** A million paid orders' billed units and their cost at PRICES. */
+function orderCost(handler, costs) {
+  const sum = (field) => COST_STEPS.reduce((total, [key]) => total + (costs[key]?.[field] ?? 0), 0);
+  const workerMs = ["login", "createOrder", "notify", "getOrder"].reduce((total, key) => total + (handler.endpoints[key]?.workerMsPerRequest ?? 0), 0);
+  const objectMs = ["createOrder", "notify", "getOrder"].reduce((total, key) => total + (handler.endpoints[key]?.objectsMsPerRequest ?? 0), 0) + 200;
+  const rows = [
+    { item: "Workers requests", units: 4e6, price: PRICES.workersRequest },
+    { item: "Workers CPU ms", units: workerMs * 1e6, price: PRICES.workersCpuMs },
+    { item: "Durable Object requests", units: sum("durableObjectRequests") * 1e6, price: PRICES.durableObjectRequest },
+    { item: "Durable Object duration, GB-s (128 MB)", units: 0.125 * (objectMs / 1000) * 1e6, price: PRICES.durableObjectGbSecond },
+    { item: "SQLite rows read", units: sum("rowsRead") * 1e6, price: PRICES.rowRead },
+    { item: "SQLite rows written (alarm writes included)", units: (sum("rowsWritten") + sum("alarmsSet") + sum("alarmsDeleted")) * 1e6, price: PRICES.rowWritten },
+    { item: "KV reads", units: sum("kvReads") * 1e6, price: PRICES.kvRead },
+    { item: "KV writes", units: sum("kvWrites") * 1e6, price: PRICES.kvWrite },
+  ].map((row) => ({ ...row, cost: (row.units / 1e6) * row.price }));
+  return { rows, total: rows.reduce((t, row) => t + row.cost, 0) };
+}
+
+function fmtUnits(v) {
+  return Math.round(v).toLocaleString("en");
 }
 
 function rate(s) {

@@ -6,8 +6,12 @@
 // starts is stopped on the way out, also on error or Ctrl-C.
 //
 // Environment: BENCH_REF=<git ref> measures that commit (read with `git archive`) instead of the
-// working tree; BENCH_QUICK=1 shortens every run (for trying the harness, not for figures);
-// TMPDIR=<dir> keeps the work files, local storage included, there instead of on /dev/shm.
+// working tree; BENCH_BASELINE=<git ref> also measures that commit's Worker CPU per request and
+// costs, in the same run and with the same harness, for the before/after table; BENCH_QUICK=1
+// shortens every run (for trying the harness, not for figures); TMPDIR=<dir> keeps the work files,
+// local storage included, there instead of on /dev/shm.
+// `npm run bench -- --only=handler` runs the Worker CPU per request (and its baseline) alone and
+// prints it, leaving bench/results/latest.json and BENCHMARKS.md as they are.
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
@@ -24,13 +28,16 @@ import { renderReport } from "./report.mjs";
 
 const PROJECT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const QUICK = process.env.BENCH_QUICK === "1";
-const TIME_LIMIT_S = 285;
+const BASELINE = process.env.BENCH_BASELINE;
+const ONLY_HANDLER = process.argv.slice(2).includes("--only=handler");
+const TIME_LIMIT_S = BASELINE ? 400 : 285;
 const MICRO = QUICK ? { runs: 3, runMs: 150, warmupMs: 100 } : { runs: 7, runMs: 400, warmupMs: 300 };
 const HANDLER = QUICK ? { runs: 3 } : { runs: 9 };
 const E2E = QUICK
   ? { durationS: 3, connections: 10, stormCount: 1000, stormConnections: 50 }
   : { durationS: 10, connections: 10, stormCount: 1000, stormConnections: 50 };
-const TARGETS = { cpuMsPerRequest: 0.5, notifyShareOfTrivial: 0.5 };
+/** ms of CPU per request, Worker and Durable Objects together (issue 13); order creation net of the runtime's start of its new object. */
+const TARGETS = { cpuMs: { login: 0.15, createOrder: 2.0, notify: 0.45, getOrder: 0.2 }, notifyShareOfTrivial: 0.5 };
 
 const started = Date.now();
 const log = (line) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${line}\n`);
@@ -63,6 +70,32 @@ try {
   const root = join(tmp, "tree");
   const source = makeSnapshot(PROJECT, root, process.env.BENCH_REF);
   log(`measuring ${source.kind === "git" ? `${source.ref} (${source.commit})` : `the working tree at ${source.commit}${source.uncommittedChanges ? " plus uncommitted changes" : ""}`}`);
+
+  let handlerBaseline = null;
+  if (BASELINE) {
+    const baseRoot = join(tmp, "baseline");
+    const baseSource = makeSnapshot(PROJECT, baseRoot, BASELINE);
+    log(`baseline: the Worker's CPU per request of ${baseSource.ref} (${baseSource.commit}), with this run's harness`);
+    monitor.phase("CPU per request in workerd, baseline");
+    const baseOut = join(tmp, "handler-baseline.json");
+    await child("CPU per request (baseline)", ["--experimental-websocket", join(root, "bench/handler/handler-bench.mjs"), "--root", baseRoot, "--out", baseOut, "--runs", String(HANDLER.runs)], 150);
+    handlerBaseline = { source: baseSource, ...(await readJson(baseOut)) };
+  }
+  if (ONLY_HANDLER) {
+    const out = join(tmp, "handler.json");
+    await child("CPU per request", ["--experimental-websocket", join(root, "bench/handler/handler-bench.mjs"), "--root", root, "--out", out, "--runs", String(HANDLER.runs)], 150);
+    const handler = await readJson(out);
+    for (const [endpoint, e] of Object.entries(handler.endpoints)) {
+      const before = handlerBaseline?.endpoints[endpoint]?.msPerRequest.median;
+      log(`  ${endpoint.padEnd(14)} ${e.msPerRequest.median.toFixed(3)} ms${before === undefined ? "" : ` (baseline ${before.toFixed(3)} ms)`}`);
+    }
+    for (const [kind, c] of Object.entries(handler.costs ?? {})) log(`  cost of ${kind}: ${JSON.stringify(c)}`);
+    clearTimeout(watchdog);
+    state = "done";
+    await stopAll();
+    rmSync(tmp, { recursive: true, force: true });
+    process.exit(0);
+  }
 
   const oursBundle = await bundleOursForNode(root, tmp);
   const workerScript = join(tmp, "bench-worker.mjs");
@@ -108,6 +141,7 @@ try {
     machine: { ...machine, loadAverageBeforeEndToEnd: loadBeforeE2e, otherLoad, workDir: { base: workDir.base, filesystem: workDir.filesystem } },
     micro: { node: microNode, workerd: microWorkerd },
     handler,
+    handlerBaseline,
     endToEnd: e2e,
     bundle,
     durationS: Math.round((Date.now() - started) / 1000),
@@ -150,8 +184,9 @@ function evaluateTargets(r) {
   const e = r.endToEnd;
   const h = r.handler.endpoints;
   const msOf = (endpoint) => h[endpoint].msPerRequest.median;
-  for (const [key, label] of [["login", "login"], ["createOrder", "order creation"], ["notify", "payment notification"]]) {
+  for (const [key, label] of [["login", "login"], ["createOrder", "order creation"], ["notify", "payment notification"], ["getOrder", "order status"]]) {
     const total = msOf(key);
+    const judged = key === "createOrder" ? total - msOf("newEmptyObject") : total;
     const parts = h[key].objectsMsPerRequest > 0
       ? `; by the isolates' profiles, the Worker ${h[key].workerMsPerRequest.toFixed(3)} ms and its Durable Objects ${h[key].objectsMsPerRequest.toFixed(3)} ms`
       : "; all of it in the Worker (no Durable Object)";
@@ -159,10 +194,10 @@ function evaluateTargets(r) {
     const start = key === "createOrder" ? `; includes the runtime starting the order's new Durable Object (an empty one alone: ${emptyStart} ms)`
       : key === "notify" ? `; the order's object in memory (waking an evicted one adds the runtime's start, ~${emptyStart} ms)` : "";
     targets.push({
-      name: `Worker CPU per request under ${TARGETS.cpuMsPerRequest} ms: ${label}`,
-      actual: `${total.toFixed(3)} ms for the whole request, Worker and Durable Objects together (median of ${h[key].samples.length} runs, ${h[key].msPerRequest.min.toFixed(3)}–${h[key].msPerRequest.max.toFixed(3)})${parts}${start}`,
-      value: total,
-      met: total < TARGETS.cpuMsPerRequest,
+      name: `CPU per request at most ${TARGETS.cpuMs[key]} ms: ${label}${key === "createOrder" ? " (net of the runtime's start of the new object)" : ""}`,
+      actual: `${total.toFixed(3)} ms for the whole request, Worker and Durable Objects together (median of ${h[key].samples.length} runs, ${h[key].msPerRequest.min.toFixed(3)}–${h[key].msPerRequest.max.toFixed(3)})${key === "createOrder" ? `, ${judged.toFixed(3)} ms net` : ""}${parts}${start}`,
+      value: judged,
+      met: judged <= TARGETS.cpuMs[key],
     });
   }
   const share = e.notify.rps / e.trivial.rps;

@@ -43,28 +43,6 @@ export class ApiError extends Error {
   }
 }
 
-/** An ApiError as plain data, for crossing a Durable Object RPC boundary (classes do not). */
-export interface ErrorData {
-  readonly status: ErrorStatus;
-  readonly code: ErrorCode;
-  readonly message: string;
-  readonly headers?: Readonly<Record<string, string>>;
-}
-
-/** A result that is either a value or a typed, showable error. */
-export type Outcome<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: ErrorData };
-
-export function toErrorData(error: ApiError): ErrorData {
-  return { status: error.status, code: error.code, message: error.message, headers: error.headers };
-}
-
-/** Unwraps an Outcome, turning a carried error back into an ApiError. */
-export function unwrap<T>(outcome: Outcome<T>): T {
-  if (outcome.ok) return outcome.value;
-  const e = outcome.error;
-  throw new ApiError(e.status, e.code, e.message, e.headers ?? {});
-}
-
 /** The contract's error body. Unknown errors become a bare 500 that reveals nothing. */
 export function errorResponse(error: unknown): Response {
   const e =

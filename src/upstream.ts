@@ -45,8 +45,12 @@ export function upstreamError(error: unknown, requestId?: string): ApiError {
     code: f.kind === "business" ? f.code : undefined,
     status: f.kind === "http" ? f.status : undefined,
   });
-  if (f.kind === "timeout") {
-    return new ApiError(504, "upstream_timeout", "WeChat did not answer in time; it is safe to retry.");
-  }
-  return new ApiError(502, "upstream_error", "WeChat could not complete the request; it is safe to retry.");
+  return upstreamApiError(f.kind === "timeout");
+}
+
+/** The contract's error for a WeChat call that failed: 504 when WeChat did not answer in time, else 502. */
+export function upstreamApiError(timedOut: boolean): ApiError {
+  return timedOut
+    ? new ApiError(504, "upstream_timeout", "WeChat did not answer in time; it is safe to retry.")
+    : new ApiError(502, "upstream_error", "WeChat could not complete the request; it is safe to retry.");
 }

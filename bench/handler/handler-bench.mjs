@@ -182,7 +182,9 @@ export async function runHandlerBench({ script, runs, compatibilityDate, compati
       const e = endpoints[endpoint];
       log(`  handler ${endpoint.padEnd(14)} ${(perRequest.median * 1000).toFixed(0).padStart(5)} µs/request (±${perRequest.spreadPct.toFixed(0)} %): Worker ${(e.workerMsPerRequest * 1000).toFixed(0)} µs, objects ${(e.objectsMsPerRequest * 1000).toFixed(0)} µs`);
     }
-    return { storage: storage.filesystem, endpoints, counts: await call("/counts") };
+    // Untimed, last: one paid order's requests, each with its Durable Object calls, SQLite rows and KV operations.
+    const costs = await call("/costs");
+    return { storage: storage.filesystem, endpoints, costs, counts: await call("/counts") };
   } finally {
     await mf.dispose();
     if (previousTmp === undefined) delete process.env.TMPDIR;

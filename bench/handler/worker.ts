@@ -13,13 +13,88 @@ import { signV2 } from "../../sim/src/sign";
 import { buildWeChatXml } from "../../sim/src/xml";
 
 import { OrderObject as ServiceOrderObject } from "../../src/orders/order-object";
-export { UserOrdersObject } from "../../src/orders/user-orders-object";
+import { UserOrdersObject as ServiceUserOrdersObject } from "../../src/orders/user-orders-object";
+
+/** What the objects' storage did, as Cloudflare bills it: each sql.exec cursor's rows, and alarm writes. */
+interface StorageCounts {
+  sqlExecs: number;
+  rowsRead: number;
+  rowsWritten: number;
+  alarmsSet: number;
+  alarmsDeleted: number;
+}
+
+/**
+ * Counting is off while anything is timed: only objects constructed once the cost run has begun
+ * (see OrderObject.benchStorageCounts) get a counting storage, so the timed runs pay nothing for it.
+ */
+let countNewObjects = false;
+let storageCounts: StorageCounts = { sqlExecs: 0, rowsRead: 0, rowsWritten: 0, alarmsSet: 0, alarmsDeleted: 0 };
+/** Cursors handed out since the last count: their rows are final once the code that asked has read them. */
+let openCursors: SqlStorageCursor<Record<string, SqlStorageValue>>[] = [];
+
+/** `target`'s member, methods bound to it (the runtime's objects want their own `this`). */
+function member(target: object, name: string | symbol): unknown {
+  const value = Reflect.get(target, name, target);
+  return typeof value === "function" ? value.bind(target) : value;
+}
+
+/**
+ * Makes the object's storage count every statement's rows and every alarm write. Done on the
+ * runtime's own storage objects (the runtime accepts no stand-in for the state), before the
+ * service's constructor takes them.
+ */
+function countStorage(ctx: DurableObjectState): void {
+  if (!countNewObjects) return;
+  const { storage } = ctx;
+  const { sql } = storage;
+  const exec = sql.exec.bind(sql);
+  const setAlarm = storage.setAlarm.bind(storage);
+  const deleteAlarm = storage.deleteAlarm.bind(storage);
+  Object.defineProperty(sql, "exec", {
+    value: (query: string, ...bindings: SqlStorageValue[]) => {
+      const cursor = exec(query, ...bindings);
+      storageCounts.sqlExecs++;
+      openCursors.push(cursor);
+      return cursor;
+    },
+  });
+  Object.defineProperty(storage, "setAlarm", { value: (...args: Parameters<DurableObjectStorage["setAlarm"]>) => (storageCounts.alarmsSet++, setAlarm(...args)) });
+  Object.defineProperty(storage, "deleteAlarm", { value: (...args: Parameters<DurableObjectStorage["deleteAlarm"]>) => (storageCounts.alarmsDeleted++, deleteAlarm(...args)) });
+}
 
 /** The service's order object, with WeChat faked in its isolate too. */
 export class OrderObject extends ServiceOrderObject {
   constructor(ctx: DurableObjectState, env: BenchEnv) {
+    countStorage(ctx);
     super(ctx, env);
     installFakeWeChat(env);
+  }
+
+  /** This isolate's storage counts since the last call (and counting on for objects created from now on). */
+  benchStorageCounts(): StorageCounts {
+    countNewObjects = true;
+    for (const cursor of openCursors) {
+      storageCounts.rowsRead += cursor.rowsRead;
+      storageCounts.rowsWritten += cursor.rowsWritten;
+    }
+    const counts = storageCounts;
+    storageCounts = { sqlExecs: 0, rowsRead: 0, rowsWritten: 0, alarmsSet: 0, alarmsDeleted: 0 };
+    openCursors = [];
+    return counts;
+  }
+
+  /** Runs the alarm handler now, as the runtime would at the order's expiry (for the cost run). */
+  benchAlarm(): Promise<void> {
+    return this.alarm();
+  }
+}
+
+/** The service's user index object, its storage counted in the cost run. */
+export class UserOrdersObject extends ServiceUserOrdersObject {
+  constructor(ctx: DurableObjectState, env: BenchEnv) {
+    countStorage(ctx);
+    super(ctx, env);
   }
 }
 
@@ -82,17 +157,105 @@ async function fakeWeChat(input: RequestInfo | URL, _init?: RequestInit): Promis
 
 class MemoryKv {
   readonly #values = new Map<string, string>();
+  /** operations, as KV bills them */
+  readonly counts = { reads: 0, writes: 0, deletes: 0 };
   async get(key: string, type?: string): Promise<unknown> {
+    this.counts.reads++;
     const value = this.#values.get(key);
     if (value === undefined) return null;
     return type === "json" ? JSON.parse(value) : value;
   }
   async put(key: string, value: string): Promise<void> {
+    this.counts.writes++;
     this.#values.set(key, value);
   }
   async delete(key: string): Promise<void> {
+    this.counts.deletes++;
     this.#values.delete(key);
   }
+}
+
+/** A namespace whose stubs count their calls: each RPC method call is one billed Durable Object request. */
+function countingNamespace<T extends Rpc.DurableObjectBranded | undefined>(namespace: DurableObjectNamespace<T>, calls: { count: number }): DurableObjectNamespace<T> {
+  return new Proxy(namespace, {
+    get: (target, name) =>
+      name === "get"
+        ? (id: DurableObjectId) => {
+            const stub = target.get(id);
+            return new Proxy(stub, {
+              get: (s, method) => {
+                const value = Reflect.get(s, method, s) as unknown;
+                if (typeof value !== "function") return value;
+                return (...args: unknown[]) => {
+                  calls.count++;
+                  // Reflect.apply: on an RPC stub, `.apply` would itself be a remote method.
+                  return Reflect.apply(value as (...a: unknown[]) => unknown, s, args);
+                };
+              },
+            });
+          }
+        : member(target, name),
+  });
+}
+
+/** What one request of each kind of a paid order's life costs, as Cloudflare bills it. */
+interface RequestCost extends StorageCounts {
+  durableObjectRequests: number;
+  kvReads: number;
+  kvWrites: number;
+}
+
+/**
+ * Untimed, after the timed runs: one paid order's requests (login, create, notification, a status
+ * read, and the alarm that later fires at its expiry), each counted on its own.
+ */
+async function measureCosts(env: BenchEnv, ctx: ExecutionContext): Promise<Record<string, RequestCost>> {
+  const counter = env.ORDERS.get(env.ORDERS.idFromName("bench-storage-counts")) as unknown as DurableObjectStub<OrderObject>;
+  const kv = env.SESSIONS as unknown as MemoryKv;
+  const calls = { count: 0 };
+  const counted: BenchEnv = { ...env, ORDERS: countingNamespace(env.ORDERS, calls), USER_ORDERS: countingNamespace(env.USER_ORDERS, calls) };
+  await counter.benchStorageCounts();
+  const costs: Record<string, RequestCost> = {};
+  const step = async (name: string, run: () => Promise<void>) => {
+    const kvBefore = { ...kv.counts };
+    calls.count = 0;
+    await run();
+    costs[name] = { durableObjectRequests: calls.count, kvReads: kv.counts.reads - kvBefore.reads, kvWrites: kv.counts.writes - kvBefore.writes + kv.counts.deletes - kvBefore.deletes, ...(await counter.benchStorageCounts()) };
+  };
+  let token = "";
+  let order = { id: "", amount: 0 };
+  const expect = async (what: string, response: Response, status: number) => {
+    const text = await response.text();
+    if (response.status !== status) throw new Error(`cost run, ${what}: HTTP ${response.status} ${text}`);
+    return text;
+  };
+  await step("login", async () => {
+    const body = JSON.stringify({ code: "costs1" });
+    const response = await app.fetch(new Request("https://service.example/api/login", { method: "POST", headers: { "Content-Type": "application/json", "Content-Length": String(body.length), "CF-Connecting-IP": "10.200.0.1" }, body }), counted, ctx);
+    token = (JSON.parse(await expect("login", response, 200)) as { token: string }).token;
+  });
+  await step("createOrder", async () => {
+    const response = await app.fetch(
+      new Request("https://service.example/api/orders", { method: "POST", headers: { "Content-Type": "application/json", "Content-Length": String(ORDER_BODY.length), Authorization: `Bearer ${token}`, "CF-Connecting-IP": "10.200.0.1" }, body: ORDER_BODY }),
+      counted,
+      ctx,
+    );
+    order = (JSON.parse(await expect("create order", response, 201)) as { order: { id: string; amount: number } }).order;
+  });
+  const xml = await signedNotification(env, { id: order.id, amount: order.amount, openid: "ocosts1" }, "4200009999999999999999999999");
+  await step("notify", async () => {
+    const response = await app.fetch(new Request("https://service.example/api/pay/notify", { method: "POST", headers: { "Content-Type": "text/xml", "Content-Length": String(new TextEncoder().encode(xml).length) }, body: xml }), counted, ctx);
+    await expect("notify", response, 200);
+  });
+  await step("getOrder", async () => {
+    await expect("get order", await app.fetch(new Request(`https://service.example/api/orders/${order.id}`, { headers: { Authorization: `Bearer ${token}` } }), counted, ctx), 200);
+  });
+  // The alarm armed at creation fires at expiry + grace for every order, paid or not: one more request.
+  await step("alarm", async () => {
+    calls.count++;
+    await (env.ORDERS.get(env.ORDERS.idFromName(order.id)) as unknown as DurableObjectStub<OrderObject>).benchAlarm();
+  });
+  return costs;
 }
 
 const ORDER_BODY = '{"items":[{"sku":"coffee","quantity":2}]}';
@@ -176,16 +339,21 @@ async function once(endpoint: Endpoint, env: BenchEnv, ctx: ExecutionContext, in
   if (response.status !== expected[0] || !text.includes(`<return_code><![CDATA[${expected[1]}]]></return_code>`)) throw new Error(`${endpoint}: HTTP ${response.status} ${text}`);
 }
 
+/** A payment notification for `order`, signed by the simulator's code. */
+async function signedNotification(env: BenchEnv, order: { id: string; amount: number; openid: string }, transactionId: string): Promise<string> {
+  const fields = {
+    return_code: "SUCCESS", appid: env.WECHAT_APPID, mch_id: env.WECHATPAY_MCHID, nonce_str: crypto.randomUUID().replaceAll("-", ""),
+    sign_type: "HMAC-SHA256", result_code: "SUCCESS", openid: order.openid, is_subscribe: "N", trade_type: "JSAPI", bank_type: "CFT",
+    total_fee: String(order.amount), fee_type: "CNY", cash_fee: String(order.amount), transaction_id: transactionId,
+    out_trade_no: order.id, time_end: "20261122120000",
+  };
+  return buildWeChatXml({ ...fields, sign: await signV2(fields, env.WECHATPAY_KEY, "HMAC-SHA256") });
+}
+
 /** Signs a payment notification for every order that has none yet (untimed). */
 async function signNotifications(env: BenchEnv): Promise<number> {
   for (const order of orders.slice(notifications.length)) {
-    const fields = {
-      return_code: "SUCCESS", appid: env.WECHAT_APPID, mch_id: env.WECHATPAY_MCHID, nonce_str: crypto.randomUUID().replaceAll("-", ""),
-      sign_type: "HMAC-SHA256", result_code: "SUCCESS", openid: order.openid, is_subscribe: "N", trade_type: "JSAPI", bank_type: "CFT",
-      total_fee: String(order.amount), fee_type: "CNY", cash_fee: String(order.amount), transaction_id: `4200000${String(notifications.length).padStart(21, "0")}`,
-      out_trade_no: order.id, time_end: "20261122120000",
-    };
-    const xml = buildWeChatXml({ ...fields, sign: await signV2(fields, env.WECHATPAY_KEY, "HMAC-SHA256") });
+    const xml = await signedNotification(env, order, `4200000${String(notifications.length).padStart(21, "0")}`);
     notifications.push({ orderId: order.id, xml, length: String(new TextEncoder().encode(xml).length) });
   }
   return notifications.length - nextNotification;
@@ -204,6 +372,7 @@ export default {
       for (const n of notifications.slice(nextNotification, nextNotification + count)) await env.ORDERS.get(env.ORDERS.idFromName(n.orderId)).read();
       return Response.json({ woken: count });
     }
+    if (url.pathname === "/costs") return Response.json(await measureCosts(appEnvironment, ctx));
     if (url.pathname === "/counts") return Response.json({ tokens: tokens.length, orders: orders.length, notifications: notifications.length, used: nextNotification });
     const endpoint = url.searchParams.get("endpoint") as Endpoint;
     if (!ENDPOINTS.includes(endpoint)) return new Response("unknown endpoint", { status: 404 });

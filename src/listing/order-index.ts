@@ -5,7 +5,7 @@
 // write never replaces a newer state. The schema is created and upgraded by the service itself, on
 // first use, so a fresh `wrangler dev` folder, the tests and a first deploy need no manual step.
 import type { OrderView } from "../orders/order-record";
-import { decodeCursor, encodeCursor } from "../orders/user-orders-object";
+import { decodeCursor, encodeCursor } from "../orders/order-cursor";
 
 /** What the index keeps of an order: its view, its buyer, and what daily reconciliation will read. */
 export interface IndexedOrder {
@@ -137,6 +137,6 @@ export async function listIndexedOrders(db: D1Database, filters: OrderFilters, l
   const last = page.at(-1);
   return {
     orders: page.map((row) => ({ ...(JSON.parse(row.view) as OrderView), openid: row.openid })),
-    cursor: results.length > limit && last !== undefined ? encodeCursor(last.created_at, last.id) : null,
+    cursor: results.length > limit && last !== undefined ? encodeCursor({ createdAt: last.created_at, orderId: last.id }) : null,
   };
 }

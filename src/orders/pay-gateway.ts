@@ -5,9 +5,16 @@ import { isLoopbackOrigin, requireConfig } from "../config";
 import { ApiError } from "../errors";
 import type { Env } from "../env";
 import { WeChatError, type WeChatApi } from "../wechat/errors";
-import { createPayClient, type PayClient } from "../wechat/pay-client";
+import { createPayClient, type PayClient, type RefundRequest, type UnifiedOrderRequest } from "../wechat/pay-client";
 import { withRetries } from "../wechat/retry";
 import { PER_CALL_TIMEOUT_MS, REQUEST_BUDGET_MS } from "../upstream";
+import type { PaymentGateway } from "./payment-gateway";
+import { wechatV2Gateway } from "./wechat-adapter";
+
+/** Our payment notification endpoint, sent with each unifiedorder. */
+export function payNotifyUrl(env: Env): string {
+  return `${requireConfig(env, ["publicBaseUrl"]).publicBaseUrl}/api/pay/notify`;
+}
 
 /** Our refund notification endpoint, sent with each refund. */
 export function refundNotifyUrl(env: Env): string {
@@ -48,6 +55,15 @@ export function requireRefundTransport(env: Env): void {
   if (problem !== null) throw new ApiError(503, "not_configured", `The service is not configured: ${problem}.`);
 }
 
+/** The calls the order object makes, with the notify URLs filled in from configuration. */
+export interface OrderPayClient {
+  unifiedOrder(request: Omit<UnifiedOrderRequest, "notifyUrl">): ReturnType<PayClient["unifiedOrder"]>;
+  orderQuery: PayClient["orderQuery"];
+  closeOrder: PayClient["closeOrder"];
+  refund(request: Omit<RefundRequest, "notifyUrl">): ReturnType<PayClient["refund"]>;
+  refundQuery: PayClient["refundQuery"];
+}
+
 /**
  * A pay client whose every call is retried with identical parameters (a new nonce_str, the same
  * business fields) on WeChat's retryable failures, within one budget shared by all its calls.
@@ -55,7 +71,7 @@ export function requireRefundTransport(env: Env): void {
  * a setting gone bad) becomes `unsendable`, final, so that callers end the attempt in a defined
  * state instead of rethrowing it on every request and alarm run.
  */
-export function budgetedPayClient(env: Env, budgetMs: number = REQUEST_BUDGET_MS): PayClient {
+export function budgetedPayClient(env: Env, budgetMs: number = REQUEST_BUDGET_MS): OrderPayClient {
   const deadline = performance.now() + budgetMs;
   const attempt = async <T>(api: WeChatApi, operation: (client: PayClient) => Promise<T>): Promise<T> => {
     try {
@@ -66,12 +82,16 @@ export function budgetedPayClient(env: Env, budgetMs: number = REQUEST_BUDGET_MS
     }
   };
   return {
-    call: (api, path, fields) => attempt(api, (c) => c.call(api, path, fields)),
-    unifiedOrder: (request) => attempt("unifiedorder", (c) => c.unifiedOrder(request)),
+    // The notify URLs are built here, inside the attempt: a bad PUBLIC_BASE_URL is an unsendable call, not a throw.
+    unifiedOrder: (request) => attempt("unifiedorder", (c) => c.unifiedOrder({ ...request, notifyUrl: payNotifyUrl(env) })),
     orderQuery: (query) => attempt("orderquery", (c) => c.orderQuery(query)),
     closeOrder: (query) => attempt("closeorder", (c) => c.closeOrder(query)),
-    // The notify URL is built here, inside the attempt: a bad PUBLIC_BASE_URL is an unsendable refund, not a throw.
     refund: (request) => attempt("refund", (c) => c.refund({ ...request, notifyUrl: refundNotifyUrl(env) })),
     refundQuery: (query) => attempt("refundquery", (c) => c.refundQuery(query)),
   };
+}
+
+/** The payment gateway the order objects use: WeChat Pay v2, one retry budget per request or alarm task. */
+export function paymentGateway(env: Env): PaymentGateway {
+  return wechatV2Gateway(budgetedPayClient(env));
 }

@@ -1,11 +1,7 @@
 // What a refund may be, given the order and its earlier refunds. Pure. WeChat's limits: never more
 // than was paid in total, at most 50 refunds per order, and refunds of one order at least a minute apart.
-import type { OrderStatus } from "./order-state";
-
-export type RefundStatus = "queued" | "processing" | "succeeded" | "failed";
-
-/** The contract shows three statuses; a refund waiting for its turn at WeChat is "processing" to the operator. */
-export type RefundPublicStatus = "processing" | "succeeded" | "failed";
+import { publicStatus, type OrderState, type OrderStatus } from "./order-state";
+import type { RefundState } from "./refund-state";
 
 export const REFUND_LIMITS = {
   maxRefundsPerOrder: 50,
@@ -14,30 +10,22 @@ export const REFUND_LIMITS = {
   maxReasonLength: 80,
 } as const;
 
-export interface RefundLedger {
-  readonly orderStatus: OrderStatus;
-  readonly orderAmount: number;
-  /** every refund of the order so far, with its amount and status */
-  readonly refunds: readonly { readonly amount: number; readonly status: RefundStatus }[];
-}
+/** Every refund of an order so far, with what the rules need of each. */
+export type RefundLedger = readonly { readonly amount: number; readonly state: RefundState }[];
 
 /** Money that is refunded or on its way back: failed refunds release their reservation. */
-export function reservedAmount(refunds: RefundLedger["refunds"]): number {
-  return refunds.reduce((sum, r) => (r.status === "failed" ? sum : sum + r.amount), 0);
-}
-
-export function refundedAmount(refunds: RefundLedger["refunds"]): number {
-  return refunds.reduce((sum, r) => (r.status === "succeeded" ? sum + r.amount : sum), 0);
+export function reservedAmount(refunds: RefundLedger): number {
+  return refunds.reduce((sum, r) => (r.state === "failed" ? sum : sum + r.amount), 0);
 }
 
 /** Why a new refund of `amount` fen cannot be made, or null if it can. */
-export function refundRefusal(ledger: RefundLedger, amount: number): string | null {
-  if (ledger.orderStatus !== "paid" && ledger.orderStatus !== "partially_refunded") {
-    return `only paid or partially refunded orders can be refunded; this one is ${ledger.orderStatus}`;
+export function refundRefusal(order: { readonly state: OrderState; readonly amount: number }, refunds: RefundLedger, amount: number): string | null {
+  if (order.state !== "paid" && order.state !== "partially_refunded") {
+    return `only paid or partially refunded orders can be refunded; this one is ${publicStatus(order.state)}`;
   }
-  const left = ledger.orderAmount - reservedAmount(ledger.refunds);
+  const left = order.amount - reservedAmount(refunds);
   if (amount > left) return `the refund of ${amount} fen exceeds what is left to refund (${left} fen)`;
-  if (ledger.refunds.filter((r) => r.status !== "failed").length >= REFUND_LIMITS.maxRefundsPerOrder) {
+  if (refunds.filter((r) => r.state !== "failed").length >= REFUND_LIMITS.maxRefundsPerOrder) {
     return `WeChat allows at most ${REFUND_LIMITS.maxRefundsPerOrder} refunds per order`;
   }
   return null;
@@ -48,6 +36,9 @@ export function statusAfterRefunds(amount: number, refunded: number): OrderStatu
   return refunded >= amount ? "refunded" : refunded > 0 ? "partially_refunded" : "paid";
 }
 
-export function publicRefundStatus(status: RefundStatus): RefundPublicStatus {
-  return status === "queued" ? "processing" : status;
+/** When a refund may next be sent: WeChat wants a minute between the refunds of one order. */
+export function nextRefundSlot(refunds: readonly { readonly id: string; readonly lastAttemptAt: number | null }[], now: number, excluding?: string): number {
+  let last: number | null = null;
+  for (const r of refunds) if (r.id !== excluding && r.lastAttemptAt !== null && (last === null || r.lastAttemptAt > last)) last = r.lastAttemptAt;
+  return last === null ? now : Math.max(now, last + REFUND_LIMITS.spacingMs);
 }

@@ -3,6 +3,7 @@
 // its own OrderObject.
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
+import { encodeCursor, type ListPosition } from "./order-cursor";
 
 export type Reservation =
   | { readonly kind: "new"; readonly orderId: string }
@@ -52,9 +53,8 @@ export class UserOrdersObject extends DurableObject<Env> {
     return { kind: "new", orderId: input.orderId };
   }
 
-  /** The user's order ids, newest first, `limit` at a time; pass the returned cursor for the next page. */
-  list(limit: number, cursor: string | null): OrderPage {
-    const after = cursor === null ? null : decodeCursor(cursor);
+  /** The user's order ids, newest first, `limit` at a time, after `after` (a decoded cursor) if given. */
+  list(limit: number, after: ListPosition | null): OrderPage {
     const rows = this.#sql
       .exec<{ order_id: string; created_at: number }>(
         after === null
@@ -67,22 +67,7 @@ export class UserOrdersObject extends DurableObject<Env> {
     const last = page[page.length - 1];
     return {
       orderIds: page.map((r) => r.order_id),
-      cursor: rows.length > limit && last ? encodeCursor(last.created_at, last.order_id) : null,
+      cursor: rows.length > limit && last ? encodeCursor({ createdAt: last.created_at, orderId: last.order_id }) : null,
     };
-  }
-}
-
-/** Cursors are opaque to clients: base64url of "<createdAt>.<orderId>". */
-export function encodeCursor(createdAt: number, orderId: string): string {
-  return btoa(`${createdAt}.${orderId}`).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-export function decodeCursor(cursor: string): { createdAt: number; orderId: string } | null {
-  try {
-    const text = atob(cursor.replace(/-/g, "+").replace(/_/g, "/"));
-    const match = /^([0-9]{1,15})\.([0-9A-Za-z_-]{1,32})$/.exec(text);
-    return match?.[1] && match[2] ? { createdAt: Number(match[1]), orderId: match[2] } : null;
-  } catch {
-    return null;
   }
 }

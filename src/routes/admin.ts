@@ -2,7 +2,7 @@
 // token is. Thin: the order object reserves amounts, talks to WeChat and keeps the refund's state.
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
-import { ApiError, unwrap } from "../errors";
+import { ApiError } from "../errors";
 import { sha256Hex } from "../hash";
 import { requireJsonBody } from "../http/body";
 import { schemas, valid, validOrderId, validRefundPath } from "../http/validation";
@@ -13,6 +13,7 @@ import { toOrderView } from "../orders/order-record";
 import { orderObject } from "../orders/order-store";
 import { requireRefundTransport } from "../orders/pay-gateway";
 import { SessionStore } from "../sessions/session-store";
+import { orderValue } from "./order-errors";
 
 export const adminRoutes = new Hono<AppEnv>()
   .use("/admin/*", requireAdmin())
@@ -29,13 +30,11 @@ export const adminRoutes = new Hono<AppEnv>()
   })
 
   .get("/admin/orders/:id", validOrderId(), async (c) => {
-    const stub = orderObject(c.env, c.req.valid("param").id);
-    // Refunds still processing are checked with WeChat first, as pending orders are for users.
-    // An unknown order is refused (404) by the object itself.
-    unwrap(await stub.refreshRefunds(c.var.requestId));
-    const order = unwrap(await stub.refresh(null, c.var.requestId));
-    const [history, refunds] = await Promise.all([stub.history(), stub.refunds()]);
-    return c.json({ order: { ...toOrderView(order), paidAfterClose: order.paidAfterClose }, history, refunds });
+    // One call: the object checks refunds still processing and a pending order with WeChat first,
+    // and refuses an unknown order (404) itself.
+    const view = orderValue(await orderObject(c.env, c.req.valid("param").id).adminView(c.var.requestId));
+    const { order, history, refunds, refundHistory } = view;
+    return c.json({ order: { ...toOrderView(order), paidAfterClose: order.paidAfterClose }, history, refunds, refundHistory });
   })
 
   .post(
@@ -47,7 +46,7 @@ export const adminRoutes = new Hono<AppEnv>()
     async (c) => {
       requireRefundTransport(c.env);
       const { amount, reason } = c.req.valid("json");
-      const created = unwrap(
+      const created = orderValue(
         await orderObject(c.env, c.req.valid("param").id).createRefund(
           {
             id: newRefundId(Date.now()),
@@ -75,6 +74,6 @@ export const adminRoutes = new Hono<AppEnv>()
   // releasing its amount; one that WeChat has is settled only by WeChat.
   .post("/admin/orders/:id/refunds/:refundId/cancel", validRefundPath(), async (c) => {
     const { id, refundId } = c.req.valid("param");
-    const { refund, order } = unwrap(await orderObject(c.env, id).cancelRefund(refundId, c.var.requestId));
+    const { refund, order } = orderValue(await orderObject(c.env, id).cancelRefund(refundId, c.var.requestId));
     return c.json({ refund, order: toOrderView(order) });
   });

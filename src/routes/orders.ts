@@ -3,7 +3,7 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import { requireConfig, type Config } from "../config";
-import { ApiError, unwrap } from "../errors";
+import { ApiError } from "../errors";
 import { sha256Hex } from "../hash";
 import { requireJsonBody } from "../http/body";
 import { rateLimit } from "../http/rate-limit";
@@ -14,14 +14,14 @@ import { newOrderId } from "../orders/order-id";
 import { toOrderView, type OrderRecord } from "../orders/order-record";
 import { orderObject, userOrdersObject } from "../orders/order-store";
 import { priceItems } from "../orders/pricing";
-import { decodeCursor } from "../orders/user-orders-object";
-import { formatBeijingTime } from "../wechat/beijing-time";
+import { decodeCursor } from "../orders/order-cursor";
 import { buildPaymentParams, type PaymentParams } from "../wechat/payment-params";
+import { orderValue } from "./order-errors";
 
 const PAGE_SIZE = { default: 20 } as const;
 
 export const orderRoutes = new Hono<AppEnv>()
-  .use("/api/orders", requireSession())
+  // "/api/orders/*" also matches "/api/orders" itself: one session look-up per request.
   .use("/api/orders/*", requireSession())
 
   .post(
@@ -61,27 +61,20 @@ export const orderRoutes = new Hono<AppEnv>()
         description: priced.order.description,
         items: priced.order.items,
         requestHash,
+        clientIp: clientIp(c.req.raw),
         createdAt: now,
         expiresAt,
-        wechat: {
-          body: priced.order.description,
-          totalFee: priced.order.amount,
-          openid,
-          spbillCreateIp: clientIp(c.req.raw),
-          notifyUrl: `${config.publicBaseUrl}/api/pay/notify`,
-          timeStart: formatBeijingTime(now),
-          timeExpire: formatBeijingTime(expiresAt),
-        },
       }, c.var.requestId);
-      const order = unwrap(prepared);
+      const order = orderValue(prepared);
       return c.json({ order: toOrderView(order), payment: await paymentFor(order, config) }, 201);
     },
   )
 
   .get("/api/orders", valid("query", schemas.orderList), async (c) => {
     const { limit = PAGE_SIZE.default, cursor = null } = c.req.valid("query");
-    if (cursor !== null && decodeCursor(cursor) === null) throw ApiError.invalidRequest("cursor is not one we issued.");
-    const page = await userOrdersObject(c.env, c.var.session.openid).list(limit, cursor);
+    const after = cursor === null ? null : decodeCursor(cursor);
+    if (cursor !== null && after === null) throw ApiError.invalidRequest("cursor is not one we issued.");
+    const page = await userOrdersObject(c.env, c.var.session.openid).list(limit, after);
     const orders = await Promise.all(page.orderIds.map((id) => orderObject(c.env, id).read()));
     return c.json({
       orders: orders.filter((o): o is OrderRecord => o !== null).map(toOrderView),
@@ -92,18 +85,19 @@ export const orderRoutes = new Hono<AppEnv>()
   // The order's object refuses another payer's request (403) or an unknown order (404) itself,
   // before any work: one call per request.
   .get("/api/orders/:id", validOrderId(), async (c) => {
-    const order = unwrap(await orderObject(c.env, c.req.valid("param").id).refresh(c.var.session.openid, c.var.requestId));
+    const order = orderValue(await orderObject(c.env, c.req.valid("param").id).refresh(c.var.session.openid, c.var.requestId));
     return c.json({ order: toOrderView(order) });
   })
 
   .post("/api/orders/:id/pay", validOrderId(), async (c) => {
-    const config = requireConfig(c.env, ["appid", "payKey", "signType"]);
-    const order = unwrap(await orderObject(c.env, c.req.valid("param").id).preparePayment(c.var.session.openid, c.var.requestId));
+    // publicBaseUrl: a new unifiedorder names our notify URL, built from it.
+    const config = requireConfig(c.env, ["appid", "payKey", "signType", "publicBaseUrl"]);
+    const order = orderValue(await orderObject(c.env, c.req.valid("param").id).preparePayment(c.var.session.openid, c.var.requestId));
     return c.json({ order: toOrderView(order), payment: await paymentFor(order, config) });
   })
 
   .post("/api/orders/:id/close", validOrderId(), async (c) => {
-    const order = unwrap(await orderObject(c.env, c.req.valid("param").id).close(c.var.session.openid, c.var.requestId));
+    const order = orderValue(await orderObject(c.env, c.req.valid("param").id).close(c.var.session.openid, c.var.requestId));
     return c.json({ order: toOrderView(order) });
   });
 

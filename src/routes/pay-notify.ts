@@ -5,19 +5,18 @@ import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import { isOrderId } from "../orders/order-id";
 import { orderObject } from "../orders/order-store";
+import { paymentFact } from "../orders/wechat-adapter";
 import { verifyPaymentNotification } from "../wechat/payment-notification";
-import { notificationTrust, readNotification, replyToNotification } from "./notification-io";
+import { replyToNotification, verifiedNotification } from "./notification-io";
 
 export const payNotifyRoutes = new Hono<AppEnv>().post("/api/pay/notify", async (c) => {
   const reply = replyToNotification(c, "pay_notify");
-  const read = await readNotification(c);
-  if (!read.ok) return reply(false, read.status, read.reason);
-  const trust = notificationTrust(c);
-  if (trust === null) return reply(false, 503, "not_configured");
-
-  const check = await verifyPaymentNotification(read.fields, trust);
-  if (!check.ok) return reply(false, 400, check.reason);
-  const payment = check.payment;
+  const verified = await verifiedNotification(c, async (fields, trust) => {
+    const check = await verifyPaymentNotification(fields, trust);
+    return check.ok ? { ok: true, value: check.payment } : check;
+  });
+  if (!verified.ok) return reply(false, verified.status, verified.reason);
+  const payment = verified.value;
   if (!isOrderId(payment.outTradeNo)) return reply(false, 400, "unknown_order");
   if (payment.resultCode !== "SUCCESS") {
     // An authentic notice that a payment failed proves no payment: acknowledge it, change nothing.
@@ -26,17 +25,13 @@ export const payNotifyRoutes = new Hono<AppEnv>().post("/api/pay/notify", async 
 
   let outcome;
   try {
-    outcome = await orderObject(c.env, payment.outTradeNo).applyPayment(
-      { transactionId: payment.transactionId, totalFee: payment.totalFee, ...(payment.timeEnd !== undefined ? { timeEnd: payment.timeEnd } : {}) },
-      "notify",
-      c.var.requestId,
-    );
+    outcome = await orderObject(c.env, payment.outTradeNo).applyPayment(paymentFact(payment), "notify", c.var.requestId);
   } catch {
     // Not stored, so not acknowledged: WeChat will deliver it again.
     return reply(false, 500, "storage_failed");
   }
   if (!outcome.ok) {
-    const reason = outcome.error.status === 404 ? "unknown_order" : outcome.error.code === "invalid_request" ? "amount_mismatch" : "illegal_transition";
+    const reason = outcome.error.reason === "not_found" ? "unknown_order" : outcome.error.reason === "amount_mismatch" ? "amount_mismatch" : "illegal_transition";
     return reply(false, 400, reason);
   }
   return reply(true, 200);

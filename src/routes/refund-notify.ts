@@ -6,27 +6,26 @@ import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import { isOrderId } from "../orders/order-id";
 import { orderObject } from "../orders/order-store";
+import { refundReport } from "../orders/wechat-adapter";
 import { verifyRefundNotification } from "../wechat/refund-notification";
-import { notificationTrust, readNotification, replyToNotification } from "./notification-io";
+import { replyToNotification, verifiedNotification } from "./notification-io";
 
 export const refundNotifyRoutes = new Hono<AppEnv>().post("/api/refund/notify", async (c) => {
   const reply = replyToNotification(c, "refund_notify");
-  const read = await readNotification(c);
-  if (!read.ok) return reply(false, read.status, read.reason);
-  const trust = notificationTrust(c);
-  if (trust === null) return reply(false, 503, "not_configured");
-
-  const check = await verifyRefundNotification(read.fields, trust);
-  if (!check.ok) return reply(false, 400, check.reason);
-  const notice = check.notice;
+  const verified = await verifiedNotification(c, async (fields, trust) => {
+    const check = await verifyRefundNotification(fields, trust);
+    return check.ok ? { ok: true, value: check.notice } : check;
+  });
+  if (!verified.ok) return reply(false, verified.status, verified.reason);
+  const notice = verified.value;
   if (!isOrderId(notice.outTradeNo)) return reply(false, 400, "unknown_order");
 
   let outcome;
   try {
-    outcome = await orderObject(c.env, notice.outTradeNo).applyRefundNotice(notice, c.var.requestId);
+    outcome = await orderObject(c.env, notice.outTradeNo).applyRefundNotice(refundReport(notice), c.var.requestId);
   } catch {
     return reply(false, 500, "storage_failed");
   }
-  if (!outcome.ok) return reply(false, 400, outcome.error.status === 404 ? "unknown_refund" : "amount_mismatch");
+  if (!outcome.ok) return reply(false, 400, outcome.error.reason === "refund_amount_mismatch" ? "amount_mismatch" : "unknown_refund");
   return reply(true, 200);
 });

@@ -1,5 +1,6 @@
 // Bearer tokens: minting (256 random bits) and the one-way hash under which a session is stored.
 // The token itself is never stored or logged; only its SHA-256 digest is.
+import { toBase64Url } from "../base64url";
 import { sha256Hex } from "../hash";
 
 const PREFIX = "wxe_";
@@ -8,10 +9,7 @@ const TOKEN_PATTERN = /^wxe_[A-Za-z0-9_-]{43}$/;
 
 /** A new opaque token: "wxe_" + 256 random bits in base64url. The prefix lets secret scanners spot leaks. */
 export function mintToken(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return PREFIX + btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return PREFIX + toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
 }
 
 /** Whether a string has the shape of one of our tokens (checked before any storage look-up). */

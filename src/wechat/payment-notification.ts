@@ -61,10 +61,14 @@ export async function verifyPaymentNotification(fields: Fields, trust: Notificat
 
 const ACCEPTED: readonly SignType[] = SIGN_TYPES;
 
+// Two fixed documents, built once: every notification is answered with one of them.
+const SUCCESS_REPLY = buildXml({ return_code: "SUCCESS", return_msg: "OK" });
+const FAIL_REPLY = buildXml({ return_code: "FAIL", return_msg: "FAIL" });
+
 /**
  * The reply body. WeChat stops retrying only on return_code SUCCESS in a 200 response; the
  * message is a fixed word, never a reason an attacker could learn from.
  */
 export function notificationReply(acknowledged: boolean): string {
-  return buildXml({ return_code: acknowledged ? "SUCCESS" : "FAIL", return_msg: acknowledged ? "OK" : "FAIL" });
+  return acknowledged ? SUCCESS_REPLY : FAIL_REPLY;
 }

@@ -49,6 +49,8 @@ const parser = new XMLParser({
   commentPropName: "#comment",
   ignoreDeclaration: true,
   ignorePiTags: true,
+  // No callback here needs the tag's path: don't build its string for every element.
+  jPath: false,
 });
 
 const TEXT = "#text";

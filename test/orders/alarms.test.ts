@@ -4,7 +4,8 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { EXPIRY_GRACE_MS, OrderObject } from "../../src/orders/order-object";
+import { EXPIRY_GRACE_MS } from "../../src/orders/decisions";
+import { OrderObject } from "../../src/orders/order-object";
 import { orderObject } from "../../src/orders/order-store";
 import { startHarness, type Harness } from "../support/harness";
 

@@ -1,6 +1,6 @@
 // The order state machine, as a table: every (from, to, source) and what it does.
 import { describe, expect, it } from "vitest";
-import { checkTransition, ORDER_STATUSES, type OrderStatus, type TransitionSource } from "../../src/orders/order-state";
+import { checkTransition, ORDER_STATUSES, publicStatus, type OrderStatus, type TransitionSource } from "../../src/orders/order-state";
 
 const SOURCES: TransitionSource[] = ["api", "notify", "query", "close", "alarm", "admin"];
 
@@ -33,5 +33,29 @@ describe("order transitions", () => {
 
   it("never lets a client's own call make an order paid", () => {
     for (const from of ORDER_STATUSES) expect(checkTransition(from, "paid", "api").outcome).not.toBe("apply");
+  });
+});
+
+/** The internal closing state: a pending order whose close has begun. */
+describe("closing", () => {
+  it.each([
+    ["pending", "closing", "close", "apply"],
+    ["pending", "closing", "alarm", "apply"],
+    ["closing", "closed", "close", "apply"],
+    ["closing", "closed", "alarm", "apply"],
+    ["closing", "paid", "notify", "apply"],
+    ["closing", "paid", "api", "illegal"],
+    ["closing", "failed", "api", "illegal"],
+    ["closing", "pending", "close", "illegal"],
+    ["closing", "closing", "alarm", "noop"],
+    ["failed", "closing", "close", "illegal"],
+    ["paid", "closing", "close", "illegal"],
+  ] as const)("%s→%s by %s: %s", (from, to, source, expected) => {
+    expect(checkTransition(from, to, source).outcome).toBe(expected);
+  });
+
+  it("is shown as pending; every other state as itself", () => {
+    expect(publicStatus("closing")).toBe("pending");
+    for (const status of ORDER_STATUSES) expect(publicStatus(status)).toBe(status);
   });
 });

@@ -3,7 +3,8 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { OrderObject, PREPAY_REUSE_MARGIN_MS, PREPAY_TTL_MS, QUERY_MIN_INTERVAL_MS } from "../../src/orders/order-object";
+import { PREPAY_REUSE_MARGIN_MS, PREPAY_TTL_MS, QUERY_MIN_INTERVAL_MS } from "../../src/orders/decisions";
+import { OrderObject } from "../../src/orders/order-object";
 import { orderObject } from "../../src/orders/order-store";
 import { errorOf, startHarness, type Harness } from "../support/harness";
 

@@ -1,0 +1,353 @@
+// The order object's storage: its versioned SQLite schema and migrations, loading an order with its
+// refunds, committing a decision's writes in one transaction, the histories and the alarm. The only
+// code that runs SQL on an order object. Described in docs/storage.md; change both together.
+import type { HistoryWrite, Change, RefundHistoryWrite, OrderPatch, RefundPatch } from "./decisions";
+import type { HistoryEntry, Order, OrderSnapshot, Refund, RefundHistoryEntry } from "./order-record";
+import { ORDER_STATES, ORDER_STATUSES, TRANSITION_SOURCES, type OrderState, type OrderStatus, type TransitionSource } from "./order-state";
+import type { LineItem } from "./pricing";
+import { publicRefundStatus, REFUND_EVENTS, REFUND_STATES, type RefundState } from "./refund-state";
+
+/** The schema version this code reads and writes. */
+export const SCHEMA_VERSION = 2;
+
+/** A CHECK's list of allowed values, from the state tables themselves. */
+const sqlList = (values: readonly string[]) => values.map((v) => `'${v}'`).join(", ");
+const STATES_SQL = sqlList(ORDER_STATES);
+const STATUSES_SQL = sqlList(ORDER_STATUSES);
+const SOURCES_SQL = sqlList(TRANSITION_SOURCES);
+const REFUND_STATES_SQL = sqlList(REFUND_STATES);
+const REFUND_EVENTS_SQL = sqlList(["created", ...REFUND_EVENTS]);
+
+const ORDER_TABLE = (name: string) => `CREATE TABLE ${name} (
+  singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+  id TEXT NOT NULL,
+  openid TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN (${STATES_SQL})),
+  amount INTEGER NOT NULL,
+  description TEXT NOT NULL,
+  items TEXT NOT NULL,
+  request_hash TEXT NOT NULL,
+  client_ip TEXT NOT NULL,
+  transaction_id TEXT,
+  created_at INTEGER NOT NULL,
+  paid_at INTEGER,
+  expires_at INTEGER NOT NULL,
+  prepay_id TEXT,
+  prepay_issued_at INTEGER,
+  last_queried_at INTEGER,
+  paid_after_close INTEGER NOT NULL DEFAULT 0 CHECK (paid_after_close IN (0, 1)),
+  next_check_at INTEGER,
+  check_attempts INTEGER NOT NULL DEFAULT 0
+);`;
+
+/** The order's history and its refunds' (refund_id set, with the refund table's event), append-only, in order of seq. */
+const HISTORY_TABLE = (name: string) => `CREATE TABLE ${name} (
+  seq INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  refund_id TEXT,
+  from_status TEXT,
+  to_status TEXT NOT NULL,
+  event TEXT,
+  source TEXT NOT NULL CHECK (source IN (${SOURCES_SQL})),
+  note TEXT,
+  CHECK (CASE WHEN refund_id IS NULL
+    THEN to_status IN (${STATUSES_SQL}) AND (from_status IS NULL OR from_status IN (${STATUSES_SQL})) AND event IS NULL
+    ELSE to_status IN (${REFUND_STATES_SQL}) AND (from_status IS NULL OR from_status IN (${REFUND_STATES_SQL})) AND event IN (${REFUND_EVENTS_SQL}) END)
+);`;
+
+const REFUNDS_TABLE = (name: string) => `CREATE TABLE ${name} (
+  id TEXT PRIMARY KEY,
+  amount INTEGER NOT NULL,
+  reason TEXT,
+  status TEXT NOT NULL CHECK (status IN (${REFUND_STATES_SQL})),
+  idempotency_key TEXT UNIQUE,
+  request_hash TEXT NOT NULL,
+  refund_id TEXT,
+  created_at INTEGER NOT NULL,
+  submitted_at INTEGER,
+  finished_at INTEGER,
+  failure TEXT,
+  needs_attention INTEGER NOT NULL DEFAULT 0 CHECK (needs_attention IN (0, 1)),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_attempt_at INTEGER,
+  last_checked_at INTEGER,
+  next_attempt_at INTEGER
+) WITHOUT ROWID;`;
+
+const VERSION_TABLE = "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);";
+
+/** The current schema, as a new order object creates it. The migrations lead every older object to the same tables. */
+const CURRENT_SCHEMA = [ORDER_TABLE("order_record"), HISTORY_TABLE("history"), REFUNDS_TABLE("refunds"), VERSION_TABLE].join("\n");
+
+/**
+ * Numbered migrations from the version before. Version 1 is the first schema, which stored no
+ * version: an object with an `order_record` table and no `schema_migrations` is at version 1.
+ */
+export const MIGRATIONS: readonly { readonly version: number; readonly description: string; readonly sql: string }[] = [
+  {
+    version: 2,
+    description:
+      "closing becomes a state instead of close_requested_at; unifiedorder parameters derived from the order's columns (client_ip kept) " +
+      "instead of a copy in wechat_params; refunded_amount derived from the refunds; CHECK on every status; the refunds' history " +
+      "in the history table (refund_id, event); no AUTOINCREMENT (rows are never deleted, so rowid order is insertion order)",
+    sql: `
+${ORDER_TABLE("order_record_v2")}
+INSERT INTO order_record_v2 (singleton, id, openid, status, amount, description, items, request_hash, client_ip, transaction_id,
+  created_at, paid_at, expires_at, prepay_id, prepay_issued_at, last_queried_at, paid_after_close, next_check_at, check_attempts)
+SELECT singleton, id, openid, CASE WHEN status = 'pending' AND close_requested_at IS NOT NULL THEN 'closing' ELSE status END,
+  amount, description, items, request_hash, COALESCE(json_extract(wechat_params, '$.spbillCreateIp'), ''), transaction_id,
+  created_at, paid_at, expires_at, prepay_id, prepay_issued_at, last_queried_at, paid_after_close, next_check_at, check_attempts
+FROM order_record;
+DROP TABLE order_record;
+ALTER TABLE order_record_v2 RENAME TO order_record;
+${HISTORY_TABLE("history_v2")}
+INSERT INTO history_v2 (seq, at, from_status, to_status, source, note) SELECT seq, at, from_status, to_status, source, note FROM history;
+DROP TABLE history;
+ALTER TABLE history_v2 RENAME TO history;
+${REFUNDS_TABLE("refunds_v2")}
+INSERT INTO refunds_v2 SELECT id, amount, reason, status, idempotency_key, request_hash, refund_id, created_at, submitted_at, finished_at,
+  failure, needs_attention, attempts, last_attempt_at, last_checked_at, next_attempt_at FROM refunds;
+DROP TABLE refunds;
+ALTER TABLE refunds_v2 RENAME TO refunds;
+${VERSION_TABLE}`,
+  },
+];
+
+type OrderRow = {
+  id: string;
+  openid: string;
+  status: OrderState;
+  amount: number;
+  description: string;
+  items: string;
+  request_hash: string;
+  client_ip: string;
+  transaction_id: string | null;
+  created_at: number;
+  paid_at: number | null;
+  expires_at: number;
+  prepay_id: string | null;
+  prepay_issued_at: number | null;
+  last_queried_at: number | null;
+  paid_after_close: number;
+  next_check_at: number | null;
+  check_attempts: number;
+};
+
+
+/** A refund row as the load query packs it: the columns of REFUND_COLUMNS_IN_ORDER, in that order. */
+type RefundTuple = [string, number, string | null, RefundState, string | null, string, string | null, number, number | null, number | null, string | null, number, number, number | null, number | null, number | null];
+
+const REFUND_COLUMNS_IN_ORDER =
+  "id, amount, reason, status, idempotency_key, request_hash, refund_id, created_at, submitted_at, finished_at, failure, needs_attention, attempts, last_attempt_at, last_checked_at, next_attempt_at";
+
+/** The order and its refunds in one statement: the refunds as one JSON array of rows, oldest first. */
+const LOAD = `SELECT o.*, (SELECT json_group_array(json_array(${REFUND_COLUMNS_IN_ORDER}) ORDER BY created_at, id) FROM refunds) AS refunds FROM order_record o`;
+
+type SqlValue = string | number | null;
+
+/** Columns of the order row a patch may set. */
+const ORDER_COLUMNS: { readonly [K in keyof Required<OrderPatch>]: string } = {
+  state: "status",
+  transactionId: "transaction_id",
+  paidAt: "paid_at",
+  prepayId: "prepay_id",
+  prepayIssuedAt: "prepay_issued_at",
+  lastQueriedAt: "last_queried_at",
+  paidAfterClose: "paid_after_close",
+  nextCheckAt: "next_check_at",
+  checkAttempts: "check_attempts",
+};
+
+const REFUND_COLUMNS: { readonly [K in keyof Required<RefundPatch & { state: RefundState }>]: string } = {
+  state: "status",
+  refundId: "refund_id",
+  submittedAt: "submitted_at",
+  finishedAt: "finished_at",
+  failure: "failure",
+  needsAttention: "needs_attention",
+  attempts: "attempts",
+  lastAttemptAt: "last_attempt_at",
+  lastCheckedAt: "last_checked_at",
+  nextAttemptAt: "next_attempt_at",
+};
+
+/** One order object's storage. */
+export class OrderStorage {
+  readonly #storage: DurableObjectStorage;
+  readonly #sql: SqlStorage;
+  /** 0: no tables (this object was never an order). */
+  #version: number;
+  /** the alarm as last set by this instance (undefined: not known since it started) */
+  #armedAt: number | null | undefined;
+
+  constructor(storage: DurableObjectStorage) {
+    this.#storage = storage;
+    this.#sql = storage.sql;
+    this.#version = this.#storedVersion();
+    if (this.#version !== 0 && this.#version < SCHEMA_VERSION) this.#migrate();
+  }
+
+  /** The schema version stored here: 0 without tables, 1 for the unversioned first schema. */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** The order with its refunds, or null if this object holds none. */
+  load(): OrderSnapshot | null {
+    if (this.#version === 0) return null;
+    const row = this.#all<OrderRow & { refunds: string }>(LOAD)[0];
+    if (row === undefined) return null;
+    return { order: fromOrderRow(row), refunds: (JSON.parse(row.refunds) as RefundTuple[]).map(fromRefundTuple) };
+  }
+
+  /** Stores a new order (creating the tables first) with its creation's writes, in one transaction. */
+  create(order: Order, change: Change): void {
+    this.#storage.transactionSync(() => {
+      if (this.#version === 0) {
+        this.#exec(CURRENT_SCHEMA);
+        this.#exec("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", SCHEMA_VERSION, order.createdAt);
+      }
+      this.#exec(
+        `INSERT INTO order_record (singleton, id, openid, status, amount, description, items, request_hash, client_ip, created_at, expires_at,
+           next_check_at) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        order.id, order.openid, order.state, order.amount, order.description, JSON.stringify(order.items), order.requestHash, order.clientIp,
+        order.createdAt, order.expiresAt, order.nextCheckAt,
+      );
+      this.#write(change);
+    });
+    this.#version = SCHEMA_VERSION;
+  }
+
+  /** Writes a decision's change: the row updates and the history entries together, or none of them. */
+  commit(change: Change): void {
+    this.#storage.transactionSync(() => this.#write(change));
+  }
+
+  /** The order's public history, oldest first. */
+  history(): HistoryEntry[] {
+    if (this.#version === 0) return [];
+    return this.#all<{ at: number; from_status: OrderStatus | null; to_status: OrderStatus; source: TransitionSource; note: string | null }>(
+      "SELECT at, from_status, to_status, source, note FROM history WHERE refund_id IS NULL ORDER BY seq",
+    ).map((r) => ({ at: new Date(r.at).toISOString(), from: r.from_status, to: r.to_status, source: r.source, ...(r.note !== null ? { note: r.note } : {}) }));
+  }
+
+  /** Every refund's steps, oldest first. */
+  refundHistory(): RefundHistoryEntry[] {
+    if (this.#version === 0) return [];
+    return this.#all<{ refund_id: string; at: number; from_status: RefundState | null; to_status: RefundState; event: string; source: TransitionSource; note: string | null }>(
+      "SELECT refund_id, at, from_status, to_status, event, source, note FROM history WHERE refund_id IS NOT NULL ORDER BY seq",
+    ).map((r) => ({
+      refundId: r.refund_id,
+      at: new Date(r.at).toISOString(),
+      from: r.from_status === null ? null : publicRefundStatus(r.from_status),
+      to: publicRefundStatus(r.to_status),
+      event: r.event,
+      source: r.source,
+      ...(r.note !== null ? { note: r.note } : {}),
+    }));
+  }
+
+  /** Arms the object's one alarm for `due` (null: none), skipping the call when it is already so. */
+  async arm(due: number | null): Promise<void> {
+    if (due === this.#armedAt) return;
+    if (due === null) await this.#storage.deleteAlarm();
+    else await this.#storage.setAlarm(due);
+    this.#armedAt = due;
+  }
+
+  /** The alarm fired: the runtime cleared it. */
+  alarmFired(): void {
+    this.#armedAt = null;
+  }
+
+  #write(change: Change): void {
+    const sets = Object.entries(change.order) as [keyof OrderPatch, OrderPatch[keyof OrderPatch]][];
+    if (sets.length > 0) {
+      this.#exec(`UPDATE order_record SET ${sets.map(([k]) => `${ORDER_COLUMNS[k]} = ?`).join(", ")}`, ...sets.map(([, v]) => sqlValue(v)));
+    }
+    for (const h of change.history) this.#insertHistory(h);
+    for (const r of change.newRefunds) {
+      this.#exec(
+        `INSERT INTO refunds (id, amount, reason, status, idempotency_key, request_hash, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        r.id, r.amount, r.reason, r.state, r.idempotencyKey, r.requestHash, r.createdAt, r.nextAttemptAt,
+      );
+    }
+    for (const [id, patch] of change.refunds) {
+      const entries = Object.entries(patch) as [keyof typeof REFUND_COLUMNS, SqlValue | boolean][];
+      if (entries.length === 0) continue;
+      this.#exec(`UPDATE refunds SET ${entries.map(([k]) => `${REFUND_COLUMNS[k]} = ?`).join(", ")} WHERE id = ?`, ...entries.map(([, v]) => sqlValue(v)), id);
+    }
+    for (const h of change.refundHistory) this.#insertRefundHistory(h);
+  }
+
+  #insertHistory(h: HistoryWrite): void {
+    this.#exec("INSERT INTO history (at, from_status, to_status, source, note) VALUES (?, ?, ?, ?, ?)", h.at, h.from, h.to, h.source, h.note);
+  }
+
+  #insertRefundHistory(h: RefundHistoryWrite): void {
+    this.#exec(
+      "INSERT INTO history (refund_id, at, from_status, to_status, event, source, note) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      h.refundId, h.at, h.from, h.to, h.event, h.source, h.note,
+    );
+  }
+
+  #storedVersion(): number {
+    const tables = this.#all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('order_record', 'schema_migrations')");
+    if (!tables.some((t) => t.name === "schema_migrations")) return tables.length > 0 ? 1 : 0;
+    return this.#all<{ version: number }>("SELECT MAX(version) AS version FROM schema_migrations")[0]?.version ?? 1;
+  }
+
+  /** Applies every migration newer than the stored version, each with its version row, in one transaction. */
+  #migrate(): void {
+    this.#storage.transactionSync(() => {
+      for (const migration of MIGRATIONS) {
+        if (migration.version <= this.#version) continue;
+        this.#exec(migration.sql);
+        this.#exec("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", migration.version, Date.now());
+      }
+    });
+    this.#version = SCHEMA_VERSION;
+  }
+
+  #all<T extends Record<string, SqlStorageValue>>(query: string, ...params: SqlValue[]): T[] {
+    return this.#sql.exec<T>(query, ...params).toArray();
+  }
+
+  #exec(query: string, ...params: SqlValue[]): void {
+    // Run to completion: a statement's work is done as its cursor is read.
+    for (const _ of this.#sql.exec(query, ...params));
+  }
+}
+
+function sqlValue(value: unknown): SqlValue {
+  if (typeof value === "boolean") return value ? 1 : 0;
+  return value as SqlValue;
+}
+
+function fromOrderRow(row: OrderRow): Order {
+  return {
+    id: row.id,
+    openid: row.openid,
+    state: row.status,
+    amount: row.amount,
+    description: row.description,
+    items: JSON.parse(row.items) as LineItem[],
+    requestHash: row.request_hash,
+    clientIp: row.client_ip,
+    transactionId: row.transaction_id,
+    createdAt: row.created_at,
+    paidAt: row.paid_at,
+    expiresAt: row.expires_at,
+    prepayId: row.prepay_id,
+    prepayIssuedAt: row.prepay_issued_at,
+    lastQueriedAt: row.last_queried_at,
+    paidAfterClose: row.paid_after_close === 1,
+    nextCheckAt: row.next_check_at,
+    checkAttempts: row.check_attempts,
+  };
+}
+
+function fromRefundTuple([id, amount, reason, state, idempotencyKey, requestHash, refundId, createdAt, submittedAt, finishedAt, failure, needsAttention, attempts, lastAttemptAt, lastCheckedAt, nextAttemptAt]: RefundTuple): Refund {
+  return { id, amount, reason, state, idempotencyKey, requestHash, refundId, createdAt, submittedAt, finishedAt, failure, needsAttention: needsAttention === 1, attempts, lastAttemptAt, lastCheckedAt, nextAttemptAt };
+}
