@@ -13,6 +13,7 @@ import { productRoutes } from "./routes/products";
 import { payNotifyRoutes } from "./routes/pay-notify";
 import { adminRoutes } from "./routes/admin";
 import { refundNotifyRoutes } from "./routes/refund-notify";
+import { v3NotifyRoutes } from "./routes/v3-notify";
 import { openApiRoutes } from "./routes/openapi";
 
 export const app = new Hono<AppEnv>();
@@ -42,6 +43,7 @@ app.route("/", orderRoutes);
 app.route("/", productRoutes);
 app.route("/", payNotifyRoutes);
 app.route("/", refundNotifyRoutes);
+app.route("/", v3NotifyRoutes);
 app.route("/", adminRoutes);
 app.route("/", openApiRoutes);
 

@@ -215,6 +215,10 @@ describe("the real answers of a full flow match the document", () => {
     const repeat = await call("POST", "/api/pay/notify", {}, { body: h.notifications[0]!, headers: { "Content-Type": "text/xml" } });
     expect(repeat.body).toContain("SUCCESS");
     expect((await call("POST", "/api/refund/notify", {}, { body: "not xml", headers: { "Content-Type": "text/xml" } })).status).toBe(400);
+    // API v3's notifications, on a service configured for v2: FAIL, and nothing changes.
+    for (const path of ["/api/v3/pay/notify", "/api/v3/refund/notify"]) {
+      expect((await call("POST", path, {}, { json: { id: "EV-1", event_type: "TRANSACTION.SUCCESS" } })).body).toEqual({ code: "FAIL", message: "API v3 is not configured." });
+    }
 
     expect((await call("POST", "/api/logout", {}, { method: "POST", token })).status).toBe(204);
   });

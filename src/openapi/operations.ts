@@ -29,7 +29,7 @@ export interface Operation {
   readonly json?: ZodMiniType;
   /** one of WeChat's XML notifications: its answers are XML whatever happens */
   readonly xml?: true;
-  readonly answers: Readonly<Partial<Record<200 | 201 | 204 | 400 | 413 | 500 | 503, Answer>>>;
+  readonly answers: Readonly<Partial<Record<200 | 201 | 204 | 400 | 401 | 413 | 500 | 503, Answer>>>;
   /** the contract's JSON errors particular to this endpoint, by status */
   readonly errors?: Readonly<Partial<Record<ErrorStatus, readonly ErrorCode[]>>>;
 }
@@ -41,6 +41,14 @@ const notifyAnswers = {
   413: { description: "FAIL: larger than 16 KiB", xml: true },
   500: { description: "FAIL: not stored; WeChat delivers it again", xml: true },
   503: { description: "FAIL: a setting the check needs is missing or malformed", xml: true },
+} as const;
+
+const v3NotifyAnswers = {
+  204: { description: "stored (also for a repeat): WeChat reads only the status" },
+  400: { description: "FAIL: not UTF-8, unreadable, not decrypting with our APIv3 key, not ours, or not matching what we sent; nothing changed", json: "V3NotifyFail" },
+  401: { description: "FAIL: the signature does not verify (missing headers, a WECHATPAY/SIGNTEST/ probe, a timestamp over 5 minutes away, an unknown Wechatpay-Serial, a bad signature); nothing changed", json: "V3NotifyFail" },
+  500: { description: "FAIL: not stored; WeChat delivers it again", json: "V3NotifyFail" },
+  503: { description: "FAIL: API v3 is not configured", json: "V3NotifyFail" },
 } as const;
 
 /** Every endpoint the app serves. */
@@ -156,6 +164,22 @@ export const operations: readonly Operation[] = [
     tag: "wechat",
     xml: true,
     answers: notifyAnswers,
+  },
+  {
+    method: "post",
+    path: "/api/v3/pay/notify",
+    summary: "WeChat Pay API v3's payment notification (signed, the resource AEAD_AES_256_GCM encrypted)",
+    tag: "wechat",
+    json: responses.V3Notification,
+    answers: v3NotifyAnswers,
+  },
+  {
+    method: "post",
+    path: "/api/v3/refund/notify",
+    summary: "WeChat Pay API v3's refund notification (signed, the resource AEAD_AES_256_GCM encrypted)",
+    tag: "wechat",
+    json: responses.V3Notification,
+    answers: v3NotifyAnswers,
   },
   {
     method: "get",

@@ -130,7 +130,7 @@ function refundOutcome(status: string): RefundOutcome {
 }
 
 /** A failed call's failure, logged once here (the caller's request id comes from the log context). */
-function failed(error: unknown): GatewayFailure {
+export function failed(error: unknown): GatewayFailure {
   if (!(error instanceof WeChatError)) throw error;
   const f = error.failure;
   log("warn", "wechat_failed", {
@@ -142,7 +142,7 @@ function failed(error: unknown): GatewayFailure {
   return failureOf(error);
 }
 
-function failureOf(error: WeChatError): GatewayFailure {
+export function failureOf(error: WeChatError): GatewayFailure {
   const f = error.failure;
   const note = f.kind === "business" ? f.code : f.kind;
   if (f.kind === "timeout") return { kind: "timeout", note };

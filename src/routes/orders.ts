@@ -2,7 +2,8 @@
 // ownership here, the order's life in OrderObject, the user's index in UserOrdersObject.
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
-import { requireConfig, type Config } from "../config";
+import { requireConfig } from "../config";
+import type { Env } from "../env";
 import { ApiError } from "../errors";
 import { sha256Hex } from "../hash";
 import { requireJsonBody } from "../http/body";
@@ -15,7 +16,9 @@ import { toOrderView, type OrderRecord } from "../orders/order-record";
 import { orderObject, userOrdersObject } from "../orders/order-store";
 import { priceItems } from "../orders/pricing";
 import { decodeCursor } from "../orders/order-cursor";
+import { v3Context } from "../orders/pay-gateway";
 import { buildPaymentParams, type PaymentParams } from "../wechat/payment-params";
+import { buildRsaPaymentParams, type RsaPaymentParams } from "../wechat/v3";
 import { orderValue } from "./order-errors";
 
 const PAGE_SIZE = { default: 20 } as const;
@@ -32,7 +35,8 @@ export const orderRoutes = new Hono<AppEnv>()
     // Counted once the request is well formed: a malformed one creates nothing.
     rateLimit("createOrder"),
     async (c) => {
-      const config = requireConfig(c.env, ["appid", "payKey", "signType", "products", "publicBaseUrl", "orderTtlSeconds"]);
+      const config = requireConfig(c.env, ["products", "publicBaseUrl", "orderTtlSeconds"]);
+      await checkPaymentSettings(c.env);
       const idempotencyKey = c.req.valid("header")["idempotency-key"] ?? null;
       const priced = priceItems(c.req.valid("json").items, config.products);
       if (!priced.ok) throw ApiError.invalidRequest(`${priced.problem}.`);
@@ -66,7 +70,7 @@ export const orderRoutes = new Hono<AppEnv>()
         expiresAt,
       }, c.var.requestId);
       const order = orderValue(prepared);
-      return c.json({ order: toOrderView(order), payment: await paymentFor(order, config) }, 201);
+      return c.json({ order: toOrderView(order), payment: await paymentFor(order, c.env) }, 201);
     },
   )
 
@@ -90,10 +94,11 @@ export const orderRoutes = new Hono<AppEnv>()
   })
 
   .post("/api/orders/:id/pay", validOrderId(), async (c) => {
-    // publicBaseUrl: a new unifiedorder names our notify URL, built from it.
-    const config = requireConfig(c.env, ["appid", "payKey", "signType", "publicBaseUrl"]);
+    // publicBaseUrl: a new prepay names our notify URL, built from it.
+    requireConfig(c.env, ["publicBaseUrl"]);
+    await checkPaymentSettings(c.env);
     const order = orderValue(await orderObject(c.env, c.req.valid("param").id).preparePayment(c.var.session.openid, c.var.requestId));
-    return c.json({ order: toOrderView(order), payment: await paymentFor(order, config) });
+    return c.json({ order: toOrderView(order), payment: await paymentFor(order, c.env) });
   })
 
   .post("/api/orders/:id/close", validOrderId(), async (c) => {
@@ -101,8 +106,22 @@ export const orderRoutes = new Hono<AppEnv>()
     return c.json({ order: toOrderView(order) });
   });
 
-/** Fresh wx.requestPayment parameters: re-signed every time, never WeChat's unifiedorder sign. */
-function paymentFor(order: OrderRecord, config: Pick<Config, "appid" | "payKey" | "signType">): Promise<PaymentParams> {
+/** The settings paySign needs, checked before anything is stored (503 naming what is unusable). */
+async function checkPaymentSettings(env: Env): Promise<void> {
+  if (requireConfig(env, ["apiVersion"]).apiVersion === "v3") await v3Context(env);
+  else requireConfig(env, ["appid", "payKey", "signType"]);
+}
+
+/**
+ * Fresh wx.requestPayment parameters: re-signed every time, never WeChat's prepay sign. v2: the v2
+ * sign with the order's sign type; v3: signType "RSA", signed with the merchant's private key.
+ */
+async function paymentFor(order: OrderRecord, env: Env): Promise<PaymentParams | RsaPaymentParams> {
   if (order.prepayId === null) throw new Error("a prepared order has a prepay_id");
+  if (requireConfig(env, ["apiVersion"]).apiVersion === "v3") {
+    const { appid, signer } = await v3Context(env);
+    return buildRsaPaymentParams({ appId: appid, prepayId: order.prepayId, privateKey: signer.privateKey });
+  }
+  const config = requireConfig(env, ["appid", "payKey", "signType"]);
   return buildPaymentParams({ appId: config.appid, prepayId: order.prepayId, key: config.payKey, signType: config.signType });
 }

@@ -36,3 +36,14 @@ export function parseBeijingTime(s: string): number {
 function two(n: number): string {
   return String(n).padStart(2, "0");
 }
+
+/**
+ * An instant (ms) as RFC 3339 in Beijing time: 2022-12-15T13:29:35+08:00, or with milliseconds
+ * (2022-12-15T13:29:35.120+08:00) where WeChat's example shows them (shipping's upload_time).
+ */
+export function formatRfc3339Beijing(ms: number, options: { millis?: boolean } = {}): string {
+  // The wall clock (and its checks: finite, years 0000-9999) is formatBeijingTime's; only the layout differs.
+  const t = formatBeijingTime(ms);
+  const millis = options.millis ? `.${String(((Math.floor(ms) % 1000) + 1000) % 1000).padStart(3, "0")}` : "";
+  return `${t.slice(0, 4)}-${t.slice(4, 6)}-${t.slice(6, 8)}T${t.slice(8, 10)}:${t.slice(10, 12)}:${t.slice(12, 14)}${millis}+08:00`;
+}

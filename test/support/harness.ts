@@ -6,7 +6,9 @@ import { env } from "cloudflare:workers";
 import { vi } from "vitest";
 import worker from "../../src/index";
 import type { Env } from "../../src/env";
-import { createSimulator, type Simulator } from "../../sim/src/simulator";
+import { createSimulator, type SimV3Options, type Simulator } from "../../sim/src/simulator";
+import { MERCHANT_KEY, PLATFORM_CERT, PLATFORM_KEY, WECHATPAY_PUBKEY_PRIVATE } from "../fixtures/v3-keys";
+import { V3_SIM_SETTINGS } from "./v3-settings";
 
 export const SERVICE_ORIGIN = "http://127.0.0.1:8787";
 
@@ -33,6 +35,15 @@ export interface Harness {
   createOrder(token: string, items?: unknown, headers?: Record<string, string>): Promise<Response>;
 }
 
+/** The simulator's API v3 keys: the project's test keys, and the identifiers the v3 test project configures the service with. */
+export const V3_SIM: SimV3Options = {
+  ...V3_SIM_SETTINGS,
+  merchantPrivateKey: MERCHANT_KEY,
+  platformPrivateKey: PLATFORM_KEY,
+  platformCertificate: PLATFORM_CERT,
+  publicKeyPrivateKey: WECHATPAY_PUBKEY_PRIVATE,
+};
+
 /** Starts a fresh simulator and routes the service's outbound fetches to it. */
 export function startHarness(options: { env?: Env } = {}): Harness {
   const serviceEnv = options.env ?? env;
@@ -51,6 +62,8 @@ export function startHarness(options: { env?: Env } = {}): Harness {
     secret: env.WECHAT_SECRET ?? "",
     mchId: env.WECHATPAY_MCHID ?? "",
     key: env.WECHATPAY_KEY ?? "",
+    // The v3 test project (vitest.config.ts) runs the service on API v3: the simulator speaks it too.
+    ...(env.WECHATPAY_API_VERSION === "v3" ? { v3: V3_SIM } : {}),
     deliver: async (url, init) => {
       const request = new Request(url, init);
       notifications.push(await request.clone().text());

@@ -76,7 +76,8 @@ const payment = z.object({
   timeStamp: z.string().check(z.regex(/^\d+$/), z.describe("unix seconds, as a string")),
   nonceStr: z.string(),
   package: z.string().check(z.regex(/^prepay_id=.+$/)),
-  signType: z.enum(["HMAC-SHA256", "MD5"]),
+  // RSA with WeChat Pay API v3 (WECHATPAY_API_VERSION=v3)
+  signType: z.enum(["HMAC-SHA256", "MD5", "RSA"]),
   paySign: z.string(),
 });
 
@@ -105,6 +106,17 @@ const historyEntry = z.object({
   note: z.optional(z.string()),
 });
 
+/** One step of a refund's life, as the admin view lists it (refundHistory). */
+const refundHistoryEntry = z.object({
+  refundId: z.string().check(z.regex(OUT_REFUND_NO)),
+  at: instant,
+  from: z.nullable(z.enum(["processing", "succeeded", "failed"])),
+  to: z.enum(["processing", "succeeded", "failed"]),
+  event: z.enum(["created", "accepted", "lost", "succeeded", "failed", "flagged", "cancelled"]),
+  source: z.enum(["api", "notify", "query", "close", "alarm", "admin"]),
+  note: z.optional(z.string()),
+});
+
 /** One product of the public catalog. */
 const product = z.object({ sku: z.string(), name: z.string(), price: fen.check(z.minimum(1)) });
 
@@ -129,7 +141,7 @@ export const responses = {
   OrderWithPayment: z.object({ order, payment }),
   OrderPage: z.object({ orders: z.array(order), cursor }),
   ProductList: z.object({ products: z.array(product) }),
-  AdminOrderView: z.object({ order: adminOrder, history: z.array(historyEntry), refunds: z.array(refund) }),
+  AdminOrderView: z.object({ order: adminOrder, history: z.array(historyEntry), refunds: z.array(refund), refundHistory: z.array(refundHistoryEntry) }),
   AdminOrderPage: z.object({ orders: z.array(listedOrder), cursor }),
   RefundCreated: z.object({ refund: z.object({ id: refundId, amount: fen, status: refundStatus }), order }),
   RefundCancelled: z.object({ refund, order }),
@@ -137,6 +149,16 @@ export const responses = {
     z.object({ active: z.literal(true), openid: z.string(), expiresAt: instant }),
     z.object({ active: z.literal(false) }),
   ]),
+  /** What a v3 notification endpoint answers when it does not acknowledge (WeChat reads only the status). */
+  V3NotifyFail: z.object({ code: z.literal("FAIL"), message: z.string() }),
+  /** WeChat Pay v3's notification envelope (the resource is AEAD_AES_256_GCM encrypted). */
+  V3Notification: z.looseObject({
+    id: z.string(),
+    create_time: z.string(),
+    event_type: z.string(),
+    resource_type: z.literal("encrypt-resource"),
+    resource: z.looseObject({ algorithm: z.literal("AEAD_AES_256_GCM"), ciphertext: z.string(), nonce: z.string(), associated_data: z.optional(z.string()), original_type: z.string() }),
+  }),
   Healthy: z.object({ ok: z.literal(true) }),
   Unhealthy: z.object({
     ok: z.literal(false),

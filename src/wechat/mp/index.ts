@@ -20,7 +20,6 @@ export {
   ShippingInputError,
   buildShippingBody,
   classifyShippingError,
-  formatRfc3339Beijing,
   getShippingOrder,
   shippingErrorAdvice,
   uploadShippingInfo,
@@ -58,3 +57,4 @@ export {
   type PushRejection,
   type RemindShippingEvent,
 } from "./push";
+export { formatRfc3339Beijing } from "../beijing-time";

@@ -15,7 +15,7 @@
 // - upload_time is RFC 3339, e.g. 2022-12-15T13:29:35.120+08:00 (268485216 otherwise), and orders updates;
 // - a second upload for a shipped order, or one that changes the mode, is the order's one re-shipment (10060003
 //   once it is used up).
-import { formatBeijingTime } from "../beijing-time";
+import { formatRfc3339Beijing } from "../beijing-time";
 import { WeChatError } from "../errors";
 import { MpApiError, callMpApi, errcodeOf, type MpApiConfig } from "./api-call";
 import { isInvalidTokenError } from "./stable-token";
@@ -121,13 +121,6 @@ export class ShippingInputError extends Error {
   }
 }
 
-/** An instant (ms) as RFC 3339 in Beijing time with milliseconds, e.g. 2022-12-15T13:29:35.120+08:00. */
-export function formatRfc3339Beijing(ms: number): string {
-  // The wall clock (and its checks: finite, years 0000-9999) is beijing-time.ts's; only the layout differs.
-  const t = formatBeijingTime(ms);
-  const millis = String(((Math.floor(ms) % 1000) + 1000) % 1000).padStart(3, "0");
-  return `${t.slice(0, 4)}-${t.slice(4, 6)}-${t.slice(6, 8)}T${t.slice(8, 10)}:${t.slice(10, 12)}:${t.slice(12, 14)}.${millis}+08:00`;
-}
 
 /**
  * Checks `info` and builds the upload_shipping_info body, upload_time from `nowMs`. shipping_list is always
@@ -169,7 +162,7 @@ export function buildShippingBody(info: ShippingInfo, nowMs: number): UploadShip
     logistics_type: logisticsType,
     delivery_mode: split ? 2 : 1,
     shipping_list: shippingList,
-    upload_time: formatRfc3339Beijing(nowMs),
+    upload_time: formatRfc3339Beijing(nowMs, { millis: true }),
     payer: { openid: info.payerOpenid },
   };
   if (split) body.is_all_delivered = info.isAllDelivered;

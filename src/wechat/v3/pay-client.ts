@@ -6,7 +6,7 @@ import { WeChatError, upstreamText, type WeChatApi } from "../errors";
 import { checkTimeout, exchangeRaw, joinUrl, platformFetch } from "../http";
 import { OUT_REFUND_NO } from "../pay-client";
 import { readCertificatesAnswer } from "./key-ring";
-import type { PlatformCertificate } from "./keys";
+import { normalizeSerial, type PlatformCertificate } from "./keys";
 import { readTransaction, type V3Transaction } from "./notification";
 import { authorizationHeader, type MerchantSigner } from "./signature";
 import { verifyWeChatPaySignature, type VerificationKeys } from "./verifier";
@@ -93,7 +93,17 @@ export function createV3PayClient(config: V3PayClientConfig): V3PayClient {
   const mchid = config.signer.mchid;
 
   /** One signed exchange; returns the verified body (parsed JSON, or null for 204). */
-  async function call(api: WeChatApi, method: "GET" | "POST", pathWithQuery: string, payload?: unknown): Promise<Record<string, unknown> | null> {
+  /**
+   * One signed exchange; returns the verified body (parsed JSON, or null for 204). `keysFor` may add
+   * keys that the answer's own (AEAD-authenticated) content brings: the certificates download.
+   */
+  async function call(
+    api: WeChatApi,
+    method: "GET" | "POST",
+    pathWithQuery: string,
+    payload?: unknown,
+    keysFor: (body: Uint8Array) => Promise<VerificationKeys> = async () => config.keys,
+  ): Promise<Record<string, unknown> | null> {
     const body = payload === undefined ? "" : JSON.stringify(payload);
     const headers: Record<string, string> = {
       Accept: "application/json",
@@ -105,7 +115,7 @@ export function createV3PayClient(config: V3PayClientConfig): V3PayClient {
     const answer = await exchangeRaw(api, fetchFn, joinUrl(config.apiBase, pathWithQuery), { method, headers, ...(payload !== undefined ? { body } : {}) }, timeoutMs);
     // A 5xx from a proxy on the way carries no WeChat signature: a passing HTTP failure, retryable.
     if (answer.status >= 500 && !answer.headers.has("Wechatpay-Signature")) throw new WeChatError(api, { kind: "http", status: answer.status });
-    const check = await verifyWeChatPaySignature(answer.headers, answer.body, config.keys, now());
+    const check = await verifyWeChatPaySignature(answer.headers, answer.body, await keysFor(answer.body), now());
     if (!check.ok) throw new WeChatError(api, { kind: "bad_signature" });
     const text = new TextDecoder().decode(answer.body);
     if (answer.status >= 200 && answer.status < 300) {
@@ -177,13 +187,21 @@ export function createV3PayClient(config: V3PayClientConfig): V3PayClient {
     },
 
     async certificates() {
-      if (config.apiV3Key === undefined) throw new TypeError("V3PayClientConfig.apiV3Key is needed to read certificates");
-      const answer = await call("certificates", "GET", "/v3/certificates");
-      try {
-        return await readCertificatesAnswer(JSON.stringify(answer ?? {}), config.apiV3Key);
-      } catch {
-        throw new WeChatError("certificates", { kind: "malformed" });
-      }
+      const apiV3Key = config.apiV3Key;
+      if (apiV3Key === undefined) throw new TypeError("V3PayClientConfig.apiV3Key is needed to read certificates");
+      let certificates: PlatformCertificate[] = [];
+      // The first download is signed with a certificate we do not hold yet. Its content decrypts only
+      // with the APIv3 key (AEAD: authenticated), so a certificate inside it may verify the answer.
+      await call("certificates", "GET", "/v3/certificates", undefined, async (body) => {
+        try {
+          certificates = await readCertificatesAnswer(new TextDecoder().decode(body), apiV3Key);
+        } catch {
+          throw new WeChatError("certificates", { kind: "malformed" });
+        }
+        const brought = new Map(certificates.map((c) => [normalizeSerial(c.serialNo), c.key]));
+        return { keyFor: async (serial) => brought.get(serial) ?? (await config.keys.keyFor(serial)) };
+      });
+      return certificates;
     },
   };
 }

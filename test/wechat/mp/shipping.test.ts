@@ -1,5 +1,6 @@
 // Shipping information: the upload body WeChat documents, the input it refuses, the upload and get_order calls, and what to do about every errcode.
 import { describe, expect, it } from "vitest";
+import { formatRfc3339Beijing } from "../../../src/wechat/beijing-time";
 import { WeChatError } from "../../../src/wechat/errors";
 import { MpApiError } from "../../../src/wechat/mp/api-call";
 import {
@@ -7,7 +8,6 @@ import {
   ShippingInputError,
   buildShippingBody,
   classifyShippingError,
-  formatRfc3339Beijing,
   getShippingOrder,
   shippingErrorAdvice,
   uploadShippingInfo,
@@ -55,11 +55,11 @@ describe("formatRfc3339Beijing", () => {
     [Date.UTC(2024, 1, 28, 23, 59, 59, 999), "2024-02-29T07:59:59.999+08:00"],
     [-1, "1970-01-01T07:59:59.999+08:00"],
   ])("%i → %s", (ms, expected) => {
-    expect(formatRfc3339Beijing(ms)).toBe(expected);
+    expect(formatRfc3339Beijing(ms, { millis: true })).toBe(expected);
   });
 
   it("refuses a time that is not a finite number", () => {
-    expect(() => formatRfc3339Beijing(Number.NaN)).toThrow(RangeError);
+    expect(() => formatRfc3339Beijing(Number.NaN, { millis: true })).toThrow(RangeError);
   });
 });
 
