@@ -165,10 +165,15 @@ async function refreshOrders(): Promise<void> {
   );
 }
 
-async function select(order: Order, note: string): Promise<void> {
+/** Shows an order on the phone (and marks it in "My orders"), leaving the operator pane as it is. */
+function show(order: Order, note: string): void {
   selected = order;
   renderOrder(order, note);
   for (const row of byId("orders").querySelectorAll("li")) row.setAttribute("aria-selected", String(row.dataset.order === order.id));
+}
+
+async function select(order: Order, note: string): Promise<void> {
+  show(order, note);
   await loadAdmin(order.id);
 }
 
@@ -184,7 +189,11 @@ async function payOrder(target: Checkout | Order): Promise<void> {
   paying = order;
   let outcome: string;
   try {
-    await select(order, "Paying…");
+    // Not the operator's view yet: reading it asks WeChat about a pending order, and the service
+    // then waits a few seconds before asking again, which would slow the client's own check.
+    show(order, "Paying…");
+    byId("admin").replaceChildren(el("p", { class: "muted" }, "The operator's view of this order follows the payment."));
+    byId("refund-form").hidden = true;
     outcome = await shop.pay(target);
   } finally {
     paying = null;
