@@ -27,6 +27,8 @@ const PORTS = Object.values(LOCAL_PORTS).flatMap((w) => [w.port, w.inspectorPort
 const RUN = Date.now().toString(36);
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+/** A time limit to race against: it must not keep the test's process alive once the race is won. */
+const limit = (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 const state = { dev: null, browser: null, url: null, portsTaken: false };
 
@@ -95,7 +97,7 @@ async function stopDev(dev) {
   } catch {
     // the group has already ended
   }
-  await Promise.race([dev.exited, sleep(STOP_TIMEOUT_S * 1000)]);
+  await Promise.race([dev.exited, limit(STOP_TIMEOUT_S * 1000)]);
   clearInterval(dev.watch);
   const left = [...dev.seen].filter((pid) => parentOf(pid) !== 0);
   if (dev.exit === null || left.length) killDev(dev);
