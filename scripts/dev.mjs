@@ -4,7 +4,7 @@
 // and stops them on any exit, failure or Ctrl-C. Quiet unless `npm run dev -- --verbose`.
 import { killAllNow, portIsFree, sleep, startGroup, stopAll, WRANGLER_BIN } from "../bench/lib/procs.mjs";
 import { ensureDeps } from "./ensure-deps.mjs";
-import { describePort, LOCAL_PORTS, SERVICE, SIMULATOR } from "./local-ports.mjs";
+import { describePort, LOCAL_PORTS, PLAYGROUND_PATH, SERVICE, SIMULATOR } from "./local-ports.mjs";
 
 ensureDeps();
 
@@ -110,6 +110,7 @@ const health = `curl -s ${SERVICE}/healthz`;
 console.log(`
 wxpay-edge is running at ${SERVICE}, the WeChat simulator at ${SIMULATOR}.
 State is kept in .wrangler/ across restarts (rm -rf .wrangler to start afresh).
+Playground (the mini-program and the operator, in a browser): ${SIMULATOR}${PLAYGROUND_PATH}
 In another terminal:
 
   ${"npm run demo".padEnd(health.length)}   the whole walk with curl: login, order, pay, refund

@@ -8,6 +8,8 @@ export const LOCAL_PORTS = {
 };
 export const SERVICE = `http://127.0.0.1:${LOCAL_PORTS.service.port}`;
 export const SIMULATOR = `http://127.0.0.1:${LOCAL_PORTS.simulator.port}`;
+/** The playground page on the simulator's origin (sim/src/playground.ts serves it there). */
+export const PLAYGROUND_PATH = "/__sim/playground";
 
 /** Socket inodes listening on `port` (from /proc/net/tcp and tcp6; Linux only, else none). */
 function listeningInodes(port) {

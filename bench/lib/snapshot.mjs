@@ -6,6 +6,8 @@ import { cpSync, existsSync, mkdirSync, readdirSync, symlinkSync } from "node:fs
 import { join } from "node:path";
 
 const TREE = ["src", "sim", "wrangler.toml", "package.json", "tsconfig.json"];
+/** The simulator's custom build bundles client/ into its playground page; refs from before it have neither. */
+const TREE_IF_PRESENT = ["client"];
 
 /**
  * Copies the service and simulator (from the working tree, or from git `ref` when given: read-only
@@ -15,11 +17,12 @@ export function makeSnapshot(root, dir, ref) {
   mkdirSync(dir, { recursive: true });
   let source;
   if (ref) {
-    const tar = execFileSync("git", ["-C", root, "archive", "--format=tar", ref, ...TREE], { maxBuffer: 256 * 1024 * 1024 });
+    const present = TREE_IF_PRESENT.filter((name) => git(root, ["cat-file", "-e", `${ref}:${name}`]) !== null);
+    const tar = execFileSync("git", ["-C", root, "archive", "--format=tar", ref, ...TREE, ...present], { maxBuffer: 256 * 1024 * 1024 });
     execFileSync("tar", ["-x", "-C", dir], { input: tar });
     source = { kind: "git", ref, commit: git(root, ["rev-parse", ref]) };
   } else {
-    for (const name of TREE) cpSync(join(root, name), join(dir, name), { recursive: true });
+    for (const name of [...TREE, ...TREE_IF_PRESENT.filter((n) => existsSync(join(root, n)))]) cpSync(join(root, name), join(dir, name), { recursive: true });
     const dirty = git(root, ["status", "--porcelain", "--", "src", "sim", "wrangler.toml"]);
     source = { kind: "working-tree", commit: git(root, ["rev-parse", "HEAD"]), uncommittedChanges: dirty !== "" };
   }

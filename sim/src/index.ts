@@ -5,6 +5,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { SimClock } from "./clock";
 import { SimulatedDropError } from "./faults";
+import { PLAYGROUND_PATH, servePlayground } from "./playground";
 import { createSimulator, SqlSimStore, type SimV3Options, type Simulator } from "./simulator";
 
 /** This Worker's own bindings (sim/wrangler.toml), separate from the service's Env. */
@@ -27,6 +28,8 @@ interface SimulatorEnv {
   WECHATPAY_PUBLIC_KEY_PRIVATE?: string;
   /** Sim seconds per real second (e.g. "60" makes the 24h4m retry schedule take about 24 minutes). */
   TIME_SCALE?: string;
+  /** The local service the playground page reaches through this Worker (loopback). */
+  PLAYGROUND_SERVICE_ORIGIN?: string;
 }
 
 type RequiredVar = Exclude<keyof SimulatorEnv, "SIMULATOR" | "TIME_SCALE" | "WECHATPAY_PRIVATE_KEY" | "WECHATPAY_MERCHANT_PUBLIC_KEY">;
@@ -144,6 +147,12 @@ export class SimulatorObject extends DurableObject<SimulatorEnv> {
 
 export default {
   async fetch(request, env) {
+    // The playground is stateless: served here, in front of the simulator's object.
+    const { pathname } = new URL(request.url);
+    if (pathname === PLAYGROUND_PATH || pathname.startsWith(`${PLAYGROUND_PATH}/`)) {
+      if (!env.PLAYGROUND_SERVICE_ORIGIN) throw new Error("wechat-simulator: var PLAYGROUND_SERVICE_ORIGIN is not set in sim/wrangler.toml");
+      return servePlayground(request, env.PLAYGROUND_SERVICE_ORIGIN);
+    }
     // One simulator for everything: the login and pay hosts share state, as a test expects.
     const response = await env.SIMULATOR.get(env.SIMULATOR.idFromName("wechat")).fetch(request);
     return response.headers.has(DROPPED_HEADER) ? droppedResponse() : response;
