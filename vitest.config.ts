@@ -1,11 +1,11 @@
 // Tests run inside workerd (Miniflare) with the bindings of wrangler.toml's `local` environment, in
-// two projects: the whole suite on WeChat Pay API v2 (the default), and the API v3 suite with the
-// same environment switched to v3 — the service's v3 settings matching the simulator's v3 keys
-// (test/support/harness.ts picks the simulator's mode from WECHATPAY_API_VERSION).
+// two projects: the whole suite on WeChat Pay API v2 (the default), and on API v3 — the same
+// environment switched to v3, the simulator too (test/support/harness.ts follows
+// WECHATPAY_API_VERSION) — test/v3/ plus every suite that speaks only the HTTP contract and the
+// simulator's control API: the chaos scenario, hardening, the catalog, introspection.
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
-import { MERCHANT_KEY, WECHATPAY_PUBLIC_KEY } from "./test/fixtures/v3-keys";
-import { V3_SIM_SETTINGS } from "./test/support/v3-settings";
+import { V3_BINDINGS } from "./test/support/v3-settings";
 
 const wrangler = { configPath: "./wrangler.toml", environment: "local" };
 const common = {
@@ -28,19 +28,14 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             wrangler,
-            miniflare: {
-              bindings: {
-                WECHATPAY_API_VERSION: "v3",
-                WECHATPAY_APIV3_KEY: V3_SIM_SETTINGS.apiV3Key,
-                WECHATPAY_PRIVATE_KEY: MERCHANT_KEY,
-                WECHATPAY_CERT_SERIAL: V3_SIM_SETTINGS.merchantSerial,
-                WECHATPAY_PUBLIC_KEY,
-                WECHATPAY_PUBLIC_KEY_ID: V3_SIM_SETTINGS.publicKeyId,
-              },
-            },
+            miniflare: { bindings: V3_BINDINGS },
           }),
         ],
-        test: { name: "v3", include: ["test/v3/**/*.test.ts"], ...common },
+        test: {
+          name: "v3",
+          include: ["test/v3/**/*.test.ts", "test/chaos/chaos.test.ts", "test/hardening.test.ts", "test/products.test.ts", "test/introspect.test.ts"],
+          ...common,
+        },
       },
     ],
   },
