@@ -27,14 +27,14 @@ interface SimulatorEnv {
   WECHATPAY_PUBLIC_KEY_PRIVATE?: string;
   /** The mini program's message push Token and EncodingAESKey, both optional (POST /__sim/push). */
   WECHAT_PUSH_TOKEN?: string;
-  WECHAT_PUSH_ENCODING_AES_KEY?: string;
+  WECHAT_PUSH_AES_KEY?: string;
   /** Sim seconds per real second (e.g. "60" makes the 24h4m retry schedule take about 24 minutes). */
   TIME_SCALE?: string;
 }
 
 type RequiredVar = Exclude<
   keyof SimulatorEnv,
-  "SIMULATOR" | "TIME_SCALE" | "WECHATPAY_PRIVATE_KEY" | "WECHATPAY_MERCHANT_PUBLIC_KEY" | "WECHAT_PUSH_TOKEN" | "WECHAT_PUSH_ENCODING_AES_KEY"
+  "SIMULATOR" | "TIME_SCALE" | "WECHATPAY_PRIVATE_KEY" | "WECHATPAY_MERCHANT_PUBLIC_KEY" | "WECHAT_PUSH_TOKEN" | "WECHAT_PUSH_AES_KEY"
 >;
 
 function required(env: SimulatorEnv, name: RequiredVar): string {
@@ -113,7 +113,7 @@ export class SimulatorObject extends DurableObject<SimulatorEnv> {
       key: required(env, "WECHATPAY_KEY"),
       v3: v3Options(env),
       pushToken: env.WECHAT_PUSH_TOKEN || undefined,
-      pushEncodingAesKey: env.WECHAT_PUSH_ENCODING_AES_KEY || undefined,
+      pushEncodingAesKey: env.WECHAT_PUSH_AES_KEY || undefined,
       clock: scaledClock(this.#scale, store.clockOrigin(Date.now())),
       store,
     });

@@ -4,7 +4,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { isoTime } from "./clock";
 import type { SimContext } from "./context";
 import { isEncodingAesKey } from "./mp-crypto";
-import { orderStateOf } from "./mp";
+import { fullyRefunded, orderStateOf } from "./mp";
 import { PUSH_EVENTS, defaultPushUrl, pushToJson, sendPush, type PushEventName, type PushKeys } from "./mp-push";
 import type { ShippedState } from "./state";
 
@@ -91,7 +91,7 @@ export function mpControlRoutes(ctx: SimContext, options: MpControlOptions): Hon
     if (!order) return controlError(c, 404, "ORDER_NOT_FOUND", "no such out_trade_no");
     const shipping = ctx.state.shipping.get(order.outTradeNo);
     if (!shipping) return controlError(c, 409, "NOT_SHIPPED", "no shipping information was uploaded for this order");
-    if (order.tradeState === "REFUND") return controlError(c, 409, "ORDER_REFUNDED", "a refunded order's state is 5");
+    if (fullyRefunded(ctx, order)) return controlError(c, 409, "ORDER_REFUNDED", "a refunded order's state is 5");
     shipping.orderState = orderState as ShippedState;
     return c.json({ outTradeNo: order.outTradeNo, orderState: shipping.orderState });
   });

@@ -14,7 +14,8 @@ import {
   type MpError,
   type OrderKey,
 } from "./mp-rules";
-import type { MpAppRecord, OrderRecord, ShippingRecord } from "./state";
+import { refundedFee } from "./refund-rules";
+import { refundsOf, type MpAppRecord, type OrderRecord, type ShippingRecord } from "./state";
 
 type Reply = Record<string, unknown>;
 
@@ -95,7 +96,7 @@ function upload(ctx: SimContext, body: Record<string, unknown>): Reply {
   if ("error" in found) return errorReply(found.error);
   const { order } = found;
   const prior = ctx.state.shipping.get(order.outTradeNo);
-  if (order.tradeState === "REFUND" || (prior !== undefined && prior.orderState !== 2)) {
+  if (fullyRefunded(ctx, order) || (prior !== undefined && prior.orderState !== 2)) {
     return errorReply({ errcode: 10060004, errmsg: "order can not be shipped in its current state" });
   }
   if (upload.payerOpenid !== order.openid) return errorReply({ errcode: 10060031, errmsg: "payer openid does not match the order" });
@@ -116,9 +117,19 @@ function upload(ctx: SimContext, body: Record<string, unknown>): Reply {
   return { errcode: 0, errmsg: "ok" };
 }
 
-/** get_order's order_state: 5 once refunded, else what uploads and the control API made it, else 1. */
+/**
+ * Whether nothing is left to ship: refunds (not closed ones) add up to the whole amount, or the control API's
+ * refund shortcut marked the order REFUND without a refund record. A partly refunded order is still shipped.
+ */
+export function fullyRefunded(ctx: SimContext, order: OrderRecord): boolean {
+  if (order.tradeState !== "REFUND") return false;
+  const refunds = refundsOf(ctx.state, order.outTradeNo);
+  return refunds.length === 0 || refundedFee(refunds) >= order.totalFee;
+}
+
+/** get_order's order_state: 5 once fully refunded, else what uploads and the control API made it, else 1. */
 export function orderStateOf(ctx: SimContext, order: OrderRecord): number {
-  if (order.tradeState === "REFUND") return 5;
+  if (fullyRefunded(ctx, order)) return 5;
   return ctx.state.shipping.get(order.outTradeNo)?.orderState ?? 1;
 }
 

@@ -103,10 +103,14 @@ describe("upload_shipping_info", () => {
     expect((await r.control("/__sim/mp/orders/ORDER-0001")).json).toMatchObject({ uploads: 2, shipping: { logisticsType: 4 } });
   });
 
-  it("refuses a refunded order (10060004) and an unpaid one (10060001)", async () => {
+  it("ships a partly refunded order; refuses a fully refunded one (10060004) and an unpaid one (10060001)", async () => {
     const r = mpRig();
     const { openid } = await r.shippableOrder();
-    await r.control("/__sim/orders/ORDER-0001/refund", {});
+    expect((await r.refund()).fields.result_code).toBe("SUCCESS");
+    expect(await upload(r, uploadBody(openid))).toMatchObject({ errcode: 0 });
+    expect((await getOrder(r, byTradeNo)).order).toMatchObject({ order_state: 2 });
+    await r.control("/__sim/settings", { refundSpacingSeconds: 0 });
+    expect((await r.refund({ out_refund_no: "REFUND-0002", refund_fee: "1200" })).fields.result_code).toBe("SUCCESS");
     expect(await upload(r, uploadBody(openid))).toMatchObject({ errcode: 10060004 });
     expect((await getOrder(r, byTradeNo)).order).toMatchObject({ order_state: 5 });
     expect((await r.unifiedOrder(openid, { out_trade_no: "ORDER-0002" })).fields.result_code).toBe("SUCCESS");
