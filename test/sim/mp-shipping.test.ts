@@ -116,6 +116,12 @@ describe("upload_shipping_info", () => {
     expect((await r.unifiedOrder(openid, { out_trade_no: "ORDER-0002" })).fields.result_code).toBe("SUCCESS");
     const unpaid = { order_key: { order_number_type: 1, mchid: CONFIG.mchId, out_trade_no: "ORDER-0002" } };
     expect(await upload(r, uploadBody(openid, unpaid))).toMatchObject({ errcode: 10060001 });
+    // The control API's refund shortcut refunds the whole order.
+    await r.control("/__sim/orders/ORDER-0002/pay", {});
+    await r.control("/__sim/orders/ORDER-0002/refund", {});
+    r.clock.advance(60);
+    expect(await upload(r, uploadBody(openid, unpaid))).toMatchObject({ errcode: 10060004 });
+    expect((await getOrder(r, { merchant_id: CONFIG.mchId, merchant_trade_no: "ORDER-0002" })).order).toMatchObject({ order_state: 5 });
   });
 
   it("checks the token (41001, 40001, 42001) and the service's permission (48001) before the body", async () => {
