@@ -2,6 +2,7 @@
 import { app } from "./app";
 import type { Env } from "./env";
 
+export { AccessTokenObject } from "./mp/access-token-object";
 export { OrderObject } from "./orders/order-object";
 export { UserOrdersObject } from "./orders/user-orders-object";
 

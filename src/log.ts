@@ -1,6 +1,6 @@
 // Structured JSON log lines, one per event, each with the id of the request (or alarm run) it
 // belongs to. Every line is redacted before it is written: fields whose names say secret, and any
-// occurrence of a configured secret, a bearer token or a WeChat sign, whoever put it there.
+// occurrence of a configured secret, a bearer token, an access_token URL parameter or a WeChat sign, whoever put it there.
 import { AsyncLocalStorage } from "node:async_hooks";
 
 export type LogLevel = "info" | "warn" | "error";
@@ -21,6 +21,8 @@ export function withLogContext<T>(requestId: string, secrets: readonly (string |
 
 const SECRET_NAMES = /key|secret|token|sign|password|authorization|session/i;
 const BEARER_TOKEN = /wxe_[A-Za-z0-9_-]{43}/g;
+// A mini-program access token travels in URLs only (?access_token=…): should a URL reach a line, its token does not.
+const ACCESS_TOKEN_PARAM = /(access_token=)[^&\s"\\]+/gi;
 // WeChat signs: MD5 (32) or HMAC-SHA256 (64) as upper-case hex.
 const SIGN = /\b(?:[0-9A-F]{64}|[0-9A-F]{32})\b/g;
 
@@ -32,7 +34,7 @@ export function redactLine(record: Record<string, unknown>, secrets: readonly st
   }
   let line = JSON.stringify(safe);
   for (const secret of secrets) line = line.split(JSON.stringify(secret).slice(1, -1)).join("[redacted]");
-  return line.replace(BEARER_TOKEN, "wxe_[redacted]").replace(SIGN, "[redacted-sign]");
+  return line.replace(BEARER_TOKEN, "wxe_[redacted]").replace(ACCESS_TOKEN_PARAM, "$1[redacted]").replace(SIGN, "[redacted-sign]");
 }
 
 export function log(level: LogLevel, event: string, fields: LogFields = {}): void {

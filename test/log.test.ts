@@ -24,6 +24,13 @@ describe("redactLine", () => {
     expect(line).not.toContain("6A9AE1657590FD6257D693A078E1C3E4BB6BA4DC30B23E0EE2496E54170DACD6");
   });
 
+  it("cuts the access token out of a URL's query", () => {
+    const token = "86_Ab-cd_EF0123456789";
+    const line = redactLine({ event: "x", url: `https://api.weixin.qq.com/wxa/sec/order/get_order?access_token=${token}&x=1`, detail: `ACCESS_TOKEN=${token}` }, []);
+    expect(line).not.toContain(token);
+    expect(JSON.parse(line).url).toBe("https://api.weixin.qq.com/wxa/sec/order/get_order?access_token=[redacted]&x=1");
+  });
+
   it("keeps what operators need: ids, codes, amounts", () => {
     const fields = { event: "order_transition", orderId: "20261122154702abcDEF0123456789xy", from: "pending", to: "paid", amount: 1800, transactionId: "4200077774202611225989963686" };
     expect(JSON.parse(redactLine(fields, [secret]))).toEqual(fields);

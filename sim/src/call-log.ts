@@ -13,7 +13,10 @@ export type ApiName =
   | "v3_close"
   | "v3_refund"
   | "v3_refundquery"
-  | "v3_certificates";
+  | "v3_certificates"
+  | "stable_token"
+  | "upload_shipping_info"
+  | "get_order";
 
 export interface CallRecord {
   api: ApiName;

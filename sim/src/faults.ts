@@ -14,6 +14,9 @@ export const FAULT_APIS = [
   "v3_refund",
   "v3_refundquery",
   "v3_certificates",
+  "stable_token",
+  "upload_shipping_info",
+  "get_order",
   "notify",
   "refund_notify",
 ] as const;
@@ -27,7 +30,7 @@ export type FaultKind = (typeof FAULT_KINDS)[number];
  * - SYSTEMERROR: a signed `result_code=FAIL, err_code=SYSTEMERROR`; pay APIs only. In v3, a signed
  *   HTTP 500 `{"code":"SYSTEM_ERROR"}`.
  * - BIZERR_NEED_RETRY: the same with `err_code=BIZERR_NEED_RETRY`; refund only (the one API documenting it).
- * - busy / rate_limit: code2session errcode -1 / 45011.
+ * - busy / rate_limit: errcode -1 / 45011 (code2session and the mini-program server APIs).
  * - http_500: HTTP 500 with a text body (not for notify: the merchant is the server there).
  * - delay: wait delayMs of real time, then behave normally (for notify: before the POST).
  * - drop: for an API, the call takes effect but its response is lost (the simulator's fetch
@@ -46,6 +49,9 @@ export const APPLICABLE: Readonly<Record<FaultApi, readonly FaultKind[]>> = {
   v3_refund: ["SYSTEMERROR", "http_500", "delay", "drop"],
   v3_refundquery: ["SYSTEMERROR", "http_500", "delay", "drop"],
   v3_certificates: ["SYSTEMERROR", "http_500", "delay", "drop"],
+  stable_token: ["busy", "rate_limit", "http_500", "delay", "drop"],
+  upload_shipping_info: ["busy", "rate_limit", "http_500", "delay", "drop"],
+  get_order: ["busy", "rate_limit", "http_500", "delay", "drop"],
   notify: ["delay", "drop"],
   refund_notify: ["delay", "drop"],
 };

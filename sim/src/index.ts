@@ -26,13 +26,19 @@ interface SimulatorEnv {
   WECHATPAY_PLATFORM_CERT?: string;
   WECHATPAY_PUBLIC_KEY_ID?: string;
   WECHATPAY_PUBLIC_KEY_PRIVATE?: string;
+  /** The mini program's message push Token and EncodingAESKey, both optional (POST /__sim/push). */
+  WECHAT_PUSH_TOKEN?: string;
+  WECHAT_PUSH_AES_KEY?: string;
   /** Sim seconds per real second (e.g. "60" makes the 24h4m retry schedule take about 24 minutes). */
   TIME_SCALE?: string;
   /** The local service the playground page reaches through this Worker (loopback). */
   PLAYGROUND_SERVICE_ORIGIN?: string;
 }
 
-type RequiredVar = Exclude<keyof SimulatorEnv, "SIMULATOR" | "TIME_SCALE" | "WECHATPAY_PRIVATE_KEY" | "WECHATPAY_MERCHANT_PUBLIC_KEY">;
+type RequiredVar = Exclude<
+  keyof SimulatorEnv,
+  "SIMULATOR" | "TIME_SCALE" | "WECHATPAY_PRIVATE_KEY" | "WECHATPAY_MERCHANT_PUBLIC_KEY" | "WECHAT_PUSH_TOKEN" | "WECHAT_PUSH_AES_KEY"
+>;
 
 function required(env: SimulatorEnv, name: RequiredVar): string {
   const value = env[name];
@@ -109,6 +115,8 @@ export class SimulatorObject extends DurableObject<SimulatorEnv> {
       mchId: required(env, "WECHATPAY_MCHID"),
       key: required(env, "WECHATPAY_KEY"),
       v3: v3Options(env),
+      pushToken: env.WECHAT_PUSH_TOKEN || undefined,
+      pushEncodingAesKey: env.WECHAT_PUSH_AES_KEY || undefined,
       clock: scaledClock(this.#scale, store.clockOrigin(Date.now())),
       store,
     });

@@ -1,4 +1,4 @@
-// Knobs of the simulated WeChat that tests and developers may turn through POST /__sim/settings.
+// Knobs of the simulated WeChat (pay, v3 and the mini-program server APIs) that tests and developers may turn through POST /__sim/settings.
 // The defaults follow the protocol reference; /__sim/reset restores them.
 
 /** How WeChat signs v3 answers and notifications for this merchant (§4.3). */
@@ -23,6 +23,10 @@ export interface SimSettings {
   v3ProbeAnswers: number;
   /** v3: how many of the next notification POSTs carry a probe signature (counts down). */
   v3ProbeNotifications: number;
+  /** Mini program: whether the order-shipping service (发货信息管理) is enabled; false answers 48001. */
+  mpShippingEnabled: boolean;
+  /** Mini program: sim seconds after payment during which the shipping APIs answer 10060001 "payment not found". */
+  mpPaymentVisibleAfterSeconds: number;
 }
 
 export const DEFAULT_SETTINGS: Readonly<SimSettings> = Object.freeze({
@@ -33,6 +37,8 @@ export const DEFAULT_SETTINGS: Readonly<SimSettings> = Object.freeze({
   v3MigrationSeed: 0,
   v3ProbeAnswers: 0,
   v3ProbeNotifications: 0,
+  mpShippingEnabled: true,
+  mpPaymentVisibleAfterSeconds: 60,
 });
 
 export function defaultSettings(): SimSettings {
@@ -76,6 +82,14 @@ export function parseSettingsPatch(body: Record<string, unknown>): { ok: true; p
       case "v3ProbeNotifications":
         if (!isCount(value)) return { ok: false, message: `${name} must be an integer from 0 to 1000` };
         patch[name] = value;
+        break;
+      case "mpShippingEnabled":
+        if (typeof value !== "boolean") return { ok: false, message: "mpShippingEnabled must be a boolean" };
+        patch.mpShippingEnabled = value;
+        break;
+      case "mpPaymentVisibleAfterSeconds":
+        if (seconds === undefined) return { ok: false, message: "mpPaymentVisibleAfterSeconds must be a non-negative number" };
+        patch.mpPaymentVisibleAfterSeconds = seconds;
         break;
       default:
         return { ok: false, message: `unknown setting ${name}; known: ${SETTING_NAMES}` };

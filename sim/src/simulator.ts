@@ -1,4 +1,4 @@
-// The WeChat simulator core: one in-memory instance serving the login, v2 pay and refund APIs and,
+// The WeChat simulator core: one in-memory instance serving the login and mini-program server APIs, v2 pay and refund APIs and,
 // when configured, API v3 (as on api.weixin.qq.com and api.mch.weixin.qq.com) plus the /__sim control API. It shares no code with
 // the service it tests. Time and notification delivery are injected so tests can drive them.
 import { Hono } from "hono";
@@ -9,6 +9,8 @@ import { controlRoutes } from "./control";
 import { nextDueAt, runDueWork } from "./due-work";
 import { FaultQueue, SimulatedDropError } from "./faults";
 import { loginRoutes } from "./login";
+import { mpRoutes } from "./mp";
+import { checkPushKeys, mpControlRoutes } from "./mp-control";
 import { Notifier } from "./notifier";
 import { payRoutes } from "./pay";
 import { Persistence, type SimStore } from "./persistence";
@@ -46,6 +48,10 @@ export interface SimulatorOptions {
    * /v3 endpoints answer 404 "not simulated" and v2 is unaffected.
    */
   v3?: SimV3Options;
+  /** The mini program's message push Token (3–32 letters or digits); without it /__sim/push answers 409. */
+  pushToken?: string;
+  /** The mini program's EncodingAESKey (43 letters or digits) for safe-mode pushes; without it only plain pushes. */
+  pushEncodingAesKey?: string;
 }
 
 export interface Simulator {
@@ -67,24 +73,28 @@ export function createSimulator(options: SimulatorOptions): Simulator {
   for (const [name, value] of Object.entries(config)) {
     if (!value) throw new Error(`createSimulator: ${name} is required`);
   }
+  const pushKeys = { token: options.pushToken ?? null, encodingAesKey: options.pushEncodingAesKey ?? null };
+  checkPushKeys(pushKeys);
   const time = new SimTime(options.clock ?? systemClock);
   const settings = defaultSettings();
   const v3 = options.v3 ? new V3Platform(options.v3, settings, () => time.now()) : null;
   const state = createState();
   const faults = new FaultQueue();
   const deliver = options.deliver ?? ((url, init) => fetch(url, init));
+  // What led to a notification or push is stored before it leaves: the merchant may query it at once.
+  const saveAndDeliver = (url: string, init: RequestInit) => {
+    persistence?.save();
+    return deliver(url, init);
+  };
+  const notifyTimeoutMs = options.notifyTimeoutMs ?? 5000;
   const notifier = new Notifier({
     config,
     time,
     state,
     faults,
-    // What led to a notification is stored before it leaves: the merchant may query it at once.
-    deliver: (url, init) => {
-      persistence?.save();
-      return deliver(url, init);
-    },
+    deliver: saveAndDeliver,
     v3,
-    timeoutMs: options.notifyTimeoutMs ?? 5000,
+    timeoutMs: notifyTimeoutMs,
   });
   const ctx: SimContext = {
     config,
@@ -104,10 +114,12 @@ export function createSimulator(options: SimulatorOptions): Simulator {
 
   const app = new Hono();
   app.route("/", loginRoutes(ctx));
+  app.route("/", mpRoutes(ctx));
   app.route("/", payRoutes(ctx));
   app.route("/", refundRoutes(ctx));
   if (v3) app.route("/", v3Routes(ctx, v3));
   app.route("/", controlRoutes(ctx));
+  app.route("/", mpControlRoutes(ctx, { push: pushKeys, deliver: saveAndDeliver, timeoutMs: notifyTimeoutMs }));
   app.notFound((c) => c.json({ error: "NOT_FOUND", message: `${c.req.method} ${c.req.path} is not simulated` }, 404));
 
   return {

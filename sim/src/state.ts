@@ -1,5 +1,5 @@
 // The simulator's records (login codes, issued openids, orders, refunds and their notification
-// jobs), kept in maps that remember which keys may have changed so that a store (persistence.ts)
+// jobs, mini-program access tokens, shipping information and message pushes), kept in maps that remember which keys may have changed so that a store (persistence.ts)
 // rewrites only those. Shapes only: the modules that own each record change it.
 import type { SignType } from "./sign";
 
@@ -171,6 +171,60 @@ export class RecordMap<V> extends Map<string, V> {
   }
 }
 
+/** A stable access token the simulator issued (mp.ts). */
+export interface MpTokenRecord {
+  token: string;
+  appid: string;
+  issuedAt: number;
+  expiresAt: number;
+  /** Sim time a force refresh replaced it: it then works 5 more minutes. null while it is the current token. */
+  replacedAt: number | null;
+  /** Set by the control API: "invalid" answers 40001 from then on, "expired" 42001. */
+  revoked: "invalid" | "expired" | null;
+}
+
+/** Per appid: the current stable token and the day's force refreshes. */
+export interface MpAppRecord {
+  appid: string;
+  currentToken: string | null;
+  /** Beijing yyyyMMdd of the day `forceRefreshes` counts. */
+  forceRefreshDay: string;
+  forceRefreshes: number;
+}
+
+/** order_state of get_order: 2 shipped, 3 received, 4 completed, 6 funds pending settlement (1 and 5 are derived). */
+export type ShippedState = 2 | 3 | 4 | 6;
+
+/** What upload_shipping_info recorded for a paid order. */
+export interface ShippingRecord {
+  outTradeNo: string;
+  orderState: ShippedState;
+  /** Successful uploads: the second is the one re-shipment, a third is refused. */
+  uploads: number;
+  logisticsType: number;
+  deliveryMode: number;
+  isAllDelivered: boolean | null;
+  shippingList: Record<string, unknown>[];
+  uploadTime: string;
+  /** Sim time of the last successful upload. */
+  uploadedAt: number;
+}
+
+/** A message push POSTed by the control API, with the reply it got. */
+export interface PushRecord {
+  id: string;
+  event: string;
+  outTradeNo: string;
+  mode: "plain" | "safe";
+  url: string;
+  at: number;
+  /** The JSON message before encryption. */
+  message: string;
+  status: number | null;
+  reply: string | null;
+  error: string | null;
+}
+
 export interface SimState {
   codes: RecordMap<LoginCodeRecord>;
   /** openid → the appid it was issued under (unifiedorder checks ownership). */
@@ -182,9 +236,17 @@ export interface SimState {
   refunds: RecordMap<RefundRecord>;
   /** refund_id → out_refund_no. */
   refundIds: RecordMap<string>;
+  /** access_token → its record (mp.ts). */
+  mpTokens: RecordMap<MpTokenRecord>;
+  /** appid → its current token and force-refresh count. */
+  mpApps: RecordMap<MpAppRecord>;
+  /** out_trade_no → its shipping information. */
+  shipping: RecordMap<ShippingRecord>;
+  /** push id → the push and its reply, in the order sent. */
+  pushes: RecordMap<PushRecord>;
 }
 
-export const STATE_COLLECTIONS = ["codes", "openids", "orders", "transactions", "refunds", "refundIds"] as const satisfies readonly (keyof SimState)[];
+export const STATE_COLLECTIONS = ["codes", "openids", "orders", "transactions", "refunds", "refundIds", "mpTokens", "mpApps", "shipping", "pushes"] as const satisfies readonly (keyof SimState)[];
 
 export function createState(): SimState {
   return {
@@ -194,16 +256,15 @@ export function createState(): SimState {
     transactions: new RecordMap(),
     refunds: new RecordMap(),
     refundIds: new RecordMap(),
+    mpTokens: new RecordMap(),
+    mpApps: new RecordMap(),
+    shipping: new RecordMap(),
+    pushes: new RecordMap(),
   };
 }
 
 export function clearState(state: SimState): void {
-  state.codes.clear();
-  state.openids.clear();
-  state.orders.clear();
-  state.transactions.clear();
-  state.refunds.clear();
-  state.refundIds.clear();
+  for (const name of STATE_COLLECTIONS) state[name].clear();
 }
 
 /** The refunds of one order, oldest first. */

@@ -122,16 +122,18 @@ describe("routing", () => {
 
 /** The v3 settings at their defaults, which the v2 settings tests leave alone. */
 const V3_DEFAULTS = { v3KeyMode: "public_key", v3MigrationShare: 0.5, v3MigrationSeed: 0, v3ProbeAnswers: 0, v3ProbeNotifications: 0 };
+/** The mini-program settings (mp.ts): shipping enabled, a payment known to it 60 s after it is made. */
+const MP_DEFAULTS = { mpShippingEnabled: true, mpPaymentVisibleAfterSeconds: 60 };
 
 describe("settings", () => {
   it("start at the documented defaults: refunds 60 s apart, finished after 5 s", async () => {
-    expect((await rig().control("/__sim/settings")).json).toEqual({ refundSpacingSeconds: 60, refundDelaySeconds: 5, ...V3_DEFAULTS });
+    expect((await rig().control("/__sim/settings")).json).toEqual({ refundSpacingSeconds: 60, refundDelaySeconds: 5, ...V3_DEFAULTS, ...MP_DEFAULTS });
   });
 
   it("are changed by POST with any subset, and answered in full", async () => {
     const r = rig();
-    expect((await r.control("/__sim/settings", { refundSpacingSeconds: 0 })).json).toEqual({ refundSpacingSeconds: 0, refundDelaySeconds: 5, ...V3_DEFAULTS });
-    expect((await r.control("/__sim/settings", { refundDelaySeconds: null })).json).toEqual({ refundSpacingSeconds: 0, refundDelaySeconds: null, ...V3_DEFAULTS });
+    expect((await r.control("/__sim/settings", { refundSpacingSeconds: 0 })).json).toEqual({ refundSpacingSeconds: 0, refundDelaySeconds: 5, ...V3_DEFAULTS, ...MP_DEFAULTS });
+    expect((await r.control("/__sim/settings", { refundDelaySeconds: null })).json).toEqual({ refundSpacingSeconds: 0, refundDelaySeconds: null, ...V3_DEFAULTS, ...MP_DEFAULTS });
   });
 
   it.each([[{ refundSpacingSeconds: -1 }], [{ refundDelaySeconds: "5" }], [{ refundSpacingSeconds: null }], [{ refundSlowness: 1 }]])(
@@ -139,7 +141,7 @@ describe("settings", () => {
     async (body) => {
       const r = rig();
       expect(await r.control("/__sim/settings", body)).toMatchObject({ status: 400, json: { error: "BAD_REQUEST" } });
-      expect((await r.control("/__sim/settings")).json).toEqual({ refundSpacingSeconds: 60, refundDelaySeconds: 5, ...V3_DEFAULTS });
+      expect((await r.control("/__sim/settings")).json).toEqual({ refundSpacingSeconds: 60, refundDelaySeconds: 5, ...V3_DEFAULTS, ...MP_DEFAULTS });
     },
   );
 
@@ -149,7 +151,7 @@ describe("settings", () => {
     await r.paidOrder();
     await r.refund();
     await r.control("/__sim/reset", {});
-    expect((await r.control("/__sim/settings")).json).toEqual({ refundSpacingSeconds: 60, refundDelaySeconds: 5, ...V3_DEFAULTS });
+    expect((await r.control("/__sim/settings")).json).toEqual({ refundSpacingSeconds: 60, refundDelaySeconds: 5, ...V3_DEFAULTS, ...MP_DEFAULTS });
     expect((await r.control("/__sim/refunds/REFUND-0001")).status).toBe(404);
     expect(r.sim.nextDueAt()).toBeNull();
   });

@@ -76,7 +76,9 @@ export interface Rig {
 }
 
 /** A fresh simulator; with a store and the clock of an earlier rig, the same simulator built again. */
-export function rig(options: { notifyTimeoutMs?: number; store?: SimStore; clock?: ManualClock } = {}): Rig {
+export function rig(
+  options: { notifyTimeoutMs?: number; store?: SimStore; clock?: ManualClock; pushToken?: string; pushEncodingAesKey?: string } = {},
+): Rig {
   const clock = options.clock ?? new ManualClock();
   const notifications: CapturedNotification[] = [];
   const state: Rig = {
@@ -88,6 +90,8 @@ export function rig(options: { notifyTimeoutMs?: number; store?: SimStore; clock
       clock,
       notifyTimeoutMs: options.notifyTimeoutMs,
       store: options.store,
+      pushToken: options.pushToken,
+      pushEncodingAesKey: options.pushEncodingAesKey,
       deliver: async (url, init) => {
         const body = String(init.body);
         const parsed = parseWeChatXml(body);
