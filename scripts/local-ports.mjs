@@ -1,6 +1,7 @@
 // The loopback ports of the local setup (`npm run dev`), and who holds a port when one is taken:
 // shared by the dev script, the demo and the test of the local setup.
 import { readFileSync, readdirSync, readlinkSync } from "node:fs";
+import { readStat } from "../bench/lib/procs.mjs";
 
 export const LOCAL_PORTS = {
   service: { label: "service", port: 8787, inspectorPort: 9229 },
@@ -66,18 +67,11 @@ function commandOf(pid) {
   }
 }
 
-function parentOf(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-  } catch {
-    return 0;
-  }
-}
 
 /** The process, and the `npm run dev` (or wrangler) that started it: the one to stop. */
 function describeProcess(pid) {
   let starter = null;
+  const parentOf = (p) => readStat(p)?.ppid ?? 0;
   for (let ancestor = parentOf(pid); ancestor > 1; ancestor = parentOf(ancestor)) {
     const command = commandOf(ancestor);
     // The dev script itself if there is one (not npm's `sh -c` around it), else the outermost wrangler.

@@ -19,7 +19,8 @@ export function groupMembers(pgid) {
   return members;
 }
 
-function readStat(pid) {
+/** What /proc/<pid>/stat says of a process (name, state, parent, group, CPU ticks), or null when it is gone. */
+export function readStat(pid) {
   let text;
   try {
     text = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -165,6 +166,25 @@ export function freePort() {
       server.close(() => resolve(port));
     });
   });
+}
+
+/** Every live descendant of `pid`, with its command name (wrangler's workerd runs in process groups of its own). */
+export function descendants(pid) {
+  const children = new Map();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = readStat(Number(entry));
+    if (stat) children.set(stat.ppid, [...(children.get(stat.ppid) ?? []), { pid: Number(entry), comm: stat.comm }]);
+  }
+  const found = [];
+  const walk = (parent) => {
+    for (const child of children.get(parent) ?? []) {
+      found.push(child);
+      walk(child.pid);
+    }
+  };
+  walk(pid);
+  return found;
 }
 
 /** Process ids of this benchmark: this process and every member of the groups it started. */

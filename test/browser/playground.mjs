@@ -3,11 +3,11 @@
 // prints, and the page's purchases and refund end to end. Screenshots go to test-output/browser/.
 // Loopback only; `npm run dev` is always stopped, and the whole is bounded.
 import { spawn } from "node:child_process";
-import { copyFileSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
-import { createServer } from "node:net";
+import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
+import { descendants, portIsFree, readStat } from "../../bench/lib/procs.mjs";
 import { LOCAL_PORTS, SERVICE, SIMULATOR, describePort } from "../../scripts/local-ports.mjs";
 
 const root = new URL("../..", import.meta.url).pathname;
@@ -40,33 +40,8 @@ const watchdog = setTimeout(() => {
 }, 6 * 60_000);
 watchdog.unref();
 
-function portFree(port) {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once("error", () => resolve(false));
-    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
-  });
-}
 
-function parentOf(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-  } catch {
-    return 0;
-  }
-}
 
-/** Live descendants of `pid`: wrangler's workerd runs in process groups of its own. */
-function descendants(pid) {
-  const found = [];
-  const all = readdirSync("/proc").filter((e) => /^\d+$/.test(e)).map(Number);
-  for (let frontier = [pid]; frontier.length; ) {
-    frontier = all.filter((p) => frontier.includes(parentOf(p)));
-    found.push(...frontier);
-  }
-  return found;
-}
 
 /** `npm run dev` in a process group of its own, as a terminal runs it; its output is kept. */
 function startDev() {
@@ -76,7 +51,7 @@ function startDev() {
   child.stderr.on("data", (d) => (dev.output += d));
   dev.exited = new Promise((resolve) => child.on("exit", (code, signal) => resolve((dev.exit = { code, signal }))));
   // Noted while it runs, so that a last-resort kill reaches processes that left its group.
-  dev.watch = setInterval(() => descendants(child.pid).forEach((p) => dev.seen.add(p)), 500);
+  dev.watch = setInterval(() => descendants(child.pid).forEach((p) => dev.seen.add(p.pid)), 500);
   return dev;
 }
 
@@ -99,7 +74,7 @@ async function stopDev(dev) {
   }
   await Promise.race([dev.exited, limit(STOP_TIMEOUT_S * 1000)]);
   clearInterval(dev.watch);
-  const left = [...dev.seen].filter((pid) => parentOf(pid) !== 0);
+  const left = [...dev.seen].filter((pid) => readStat(pid) !== null);
   if (dev.exit === null || left.length) killDev(dev);
   return { stoppedCleanly: dev.exit !== null && left.length === 0 };
 }
@@ -139,7 +114,7 @@ async function simOrder(id) {
 before(async () => {
   mkdirSync(OUTPUT, { recursive: true });
   for (const port of PORTS) {
-    if (!(await portFree(port))) {
+    if (!(await portIsFree(port))) {
       state.portsTaken = `port ${port} is in use by ${describePort(port)}`;
       return;
     }
@@ -250,5 +225,5 @@ test("Ctrl-C stops npm run dev and frees its ports", async (t) => {
   state.browser = null;
   const { stoppedCleanly } = await stopDev(state.dev);
   assert.ok(stoppedCleanly, `npm run dev left processes running ${STOP_TIMEOUT_S} s after Ctrl-C. Its output:\n${state.dev.output}`);
-  for (const port of PORTS) assert.equal(await portFree(port), true, `port ${port} is still in use by ${describePort(port)}`);
+  for (const port of PORTS) assert.equal(await portIsFree(port), true, `port ${port} is still in use by ${describePort(port)}`);
 });

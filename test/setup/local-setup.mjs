@@ -3,10 +3,10 @@
 // restart, a second start while one runs, Ctrl-C, and the README's walkthrough run by
 // `npm run demo`. Loopback only; every process it starts is stopped, and the whole is bounded.
 import { spawn } from "node:child_process";
-import { readFileSync, readdirSync } from "node:fs";
-import { createServer } from "node:net";
+import { readFileSync } from "node:fs";
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
+import { descendants, portIsFree, readStat } from "../../bench/lib/procs.mjs";
 import { LOCAL_PORTS, SERVICE, SIMULATOR, describePort } from "../../scripts/local-ports.mjs";
 import { walkMarkdown } from "../../scripts/walkthrough.mjs";
 
@@ -28,34 +28,7 @@ const watchdog = setTimeout(() => {
 }, 9 * 60_000);
 watchdog.unref();
 
-function readStat(pid) {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    return { comm: text.slice(text.indexOf("(") + 1, text.lastIndexOf(")")), ppid: Number(fields[1]), pgrp: Number(fields[2]) };
-  } catch {
-    return null;
-  }
-}
 
-/** Every live descendant of `pid` (wrangler's workerd runs in process groups of their own). */
-function descendants(pid) {
-  const children = new Map();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = readStat(Number(entry));
-    if (stat) children.set(stat.ppid, [...(children.get(stat.ppid) ?? []), { pid: Number(entry), comm: stat.comm }]);
-  }
-  const found = [];
-  const walk = (parent) => {
-    for (const child of children.get(parent) ?? []) {
-      found.push(child);
-      walk(child.pid);
-    }
-  };
-  walk(pid);
-  return found;
-}
 
 const runs = [];
 
@@ -113,16 +86,9 @@ async function interrupt(run) {
 }
 
 async function assertPortsFree(when) {
-  for (const port of PORTS) assert.equal(await portFree(port), true, `port ${port} is in use ${when} by ${describePort(port)}`);
+  for (const port of PORTS) assert.equal(await portIsFree(port), true, `port ${port} is in use ${when} by ${describePort(port)}`);
 }
 
-function portFree(port) {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once("error", () => resolve(false));
-    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
-  });
-}
 
 async function call(url, { json, token, method } = {}) {
   const headers = {};
