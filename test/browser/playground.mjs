@@ -214,7 +214,8 @@ step("the operator refunds an order: processing, then succeeded", async () => {
   await orderStatus(page, "partially_refunded");
   assert.match(await page.locator("#admin").innerText(), /refunded ¥8\.00/);
   await shot(page, "4-refund-succeeded");
-  copyFileSync(`${OUTPUT}/4-refund-succeeded.png`, README_SCREENSHOT);
+  // The README's picture is renewed on request only, so that a test run leaves the work tree as it was.
+  if (process.env.UPDATE_README_SCREENSHOT === "1") copyFileSync(`${OUTPUT}/4-refund-succeeded.png`, README_SCREENSHOT);
   assert.deepEqual(errors, []);
   await close();
 });
