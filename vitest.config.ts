@@ -6,6 +6,9 @@ export default defineConfig({
   plugins: [
     cloudflareTest({
       wrangler: { configPath: "./wrangler.toml", environment: "local" },
+      // Merchant events go to an in-test receiver (test/support/harness.ts routes this origin to it);
+      // the secret is made up for the tests. `npm run dev` leaves MERCHANT_WEBHOOK_URL unset.
+      miniflare: { bindings: { MERCHANT_WEBHOOK_URL: "https://merchant.example/wxpay/events", MERCHANT_WEBHOOK_SECRET: "whsec_MfKQ9r0Zx4cV8c1yX5m1Hnq1xQbVzFvM9yN0l2c3d4e=" } },
     }),
   ],
   test: {
