@@ -3,6 +3,7 @@
 // v3 (`npm run chaos -- --project v3` for one). `npm test` never picks these files up.
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { MERCHANT_BINDINGS } from "./test/support/merchant-settings";
 import { V3_BINDINGS } from "./test/support/v3-settings";
 
 const wrangler = { configPath: "./wrangler.toml", environment: "local" };
@@ -10,8 +11,8 @@ const wrangler = { configPath: "./wrangler.toml", environment: "local" };
 export default defineConfig({
   test: {
     projects: [
-      { plugins: [cloudflareTest({ wrangler })], test: { name: "v2", include: ["test/chaos/**/*.chaos.ts"], testTimeout: 15 * 60_000, hookTimeout: 60_000 } },
-      { plugins: [cloudflareTest({ wrangler, miniflare: { bindings: V3_BINDINGS } })], test: { name: "v3", include: ["test/chaos/**/*.chaos.ts"], testTimeout: 15 * 60_000, hookTimeout: 60_000 } },
+      { plugins: [cloudflareTest({ wrangler, miniflare: { bindings: MERCHANT_BINDINGS } })], test: { name: "v2", include: ["test/chaos/**/*.chaos.ts"], testTimeout: 15 * 60_000, hookTimeout: 60_000 } },
+      { plugins: [cloudflareTest({ wrangler, miniflare: { bindings: { ...MERCHANT_BINDINGS, ...V3_BINDINGS } } })], test: { name: "v3", include: ["test/chaos/**/*.chaos.ts"], testTimeout: 15 * 60_000, hookTimeout: 60_000 } },
     ],
     // The figures are the point: show everything, passed or not.
     silent: false,

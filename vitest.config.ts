@@ -5,6 +5,7 @@
 // simulator's control API: the chaos scenario, hardening, the catalog, introspection.
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { MERCHANT_BINDINGS } from "./test/support/merchant-settings";
 import { V3_BINDINGS } from "./test/support/v3-settings";
 
 const wrangler = { configPath: "./wrangler.toml", environment: "local" };
@@ -21,14 +22,14 @@ export default defineConfig({
     ...common,
     projects: [
       {
-        plugins: [cloudflareTest({ wrangler })],
+        plugins: [cloudflareTest({ wrangler, miniflare: { bindings: MERCHANT_BINDINGS } })],
         test: { name: "v2", include: ["test/**/*.test.ts"], exclude: ["test/v3/**"], ...common },
       },
       {
         plugins: [
           cloudflareTest({
             wrangler,
-            miniflare: { bindings: V3_BINDINGS },
+            miniflare: { bindings: { ...MERCHANT_BINDINGS, ...V3_BINDINGS } },
           }),
         ],
         test: {

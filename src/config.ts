@@ -5,6 +5,7 @@ import type { Env } from "./env";
 import { isSignType, type SignType } from "./wechat/sign";
 import { KeyFormatError, readPem } from "./wechat/v3/keys";
 import { isXmlText } from "./wechat/xml";
+import { webhookSecretProblem } from "./events/signature";
 
 /** One sellable product; prices are integer fen and come only from here. */
 export interface Product {
@@ -37,6 +38,10 @@ export interface Config {
   /** v3, optional: the WeChat Pay public key (PEM) and its id; without it, platform certificates are fetched */
   readonly wechatPayPublicKey: string | null;
   readonly wechatPayPublicKeyId: string | null;
+  /** optional: where merchant events are POSTed; without it no event is recorded or sent */
+  readonly merchantWebhookUrl: string | null;
+  /** required with the URL: the whsec_… key the events are signed with */
+  readonly merchantWebhookSecret: string | null;
 }
 
 export type ApiVersion = "v2" | "v3";
@@ -87,6 +92,14 @@ const SETTINGS: { readonly [K in ConfigKey]: { readonly name: keyof Env & string
   merchantCertSerial: { name: "WECHATPAY_CERT_SERIAL", parse: required((raw): { value: string } | { problem: string } => (raw !== undefined && /^[0-9A-Fa-f]{8,40}$/.test(raw) ? { value: raw.toUpperCase() } : { problem: "must be the merchant API certificate's serial number (hex)" })) },
   wechatPayPublicKey: { name: "WECHATPAY_PUBLIC_KEY", parse: optional(pemOf(["PUBLIC KEY", "RSA PUBLIC KEY"], "WeChat Pay's public key (pub_key.pem)")) },
   wechatPayPublicKeyId: { name: "WECHATPAY_PUBLIC_KEY_ID", parse: optional(matching(/^PUB_KEY_ID_[0-9A-Za-z]{1,64}$/, "must be the public key's id, PUB_KEY_ID_…")) },
+  merchantWebhookUrl: { name: "MERCHANT_WEBHOOK_URL", parse: optional(parseWebhookUrl) },
+  merchantWebhookSecret: {
+    name: "MERCHANT_WEBHOOK_SECRET",
+    parse: optional((raw): { value: string } | { problem: string } => {
+      const problem = webhookSecretProblem(raw ?? "");
+      return problem === null ? { value: raw ?? "" } : { problem };
+    }),
+  },
 };
 
 /** Settings only API v2 needs, and settings only API v3 needs: the other version's are not required. */
@@ -118,6 +131,9 @@ function load(env: Env): Loaded {
   if (values.apiVersion === "v3" && (values.wechatPayPublicKey === null) !== (values.wechatPayPublicKeyId === null) && !problems.wechatPayPublicKey && !problems.wechatPayPublicKeyId) {
     const missing = values.wechatPayPublicKey === null ? "wechatPayPublicKey" : "wechatPayPublicKeyId";
     problems[missing] = { setting: SETTINGS[missing].name, problem: "is needed with the other half of WeChat Pay's public key (the key and its PUB_KEY_ID_…)" };
+  }
+  if (values.merchantWebhookUrl != null && values.merchantWebhookSecret === null) {
+    problems.merchantWebhookSecret = { setting: SETTINGS.merchantWebhookSecret.name, problem: "is required with MERCHANT_WEBHOOK_URL" };
   }
   // An operator token must be random, except against a loopback WeChat (the local simulator, where
   // the published example is the point): the one setting whose check depends on others. While a
@@ -265,6 +281,19 @@ function parseOrigin(raw: string | undefined): { value: string } | { problem: st
   return { problem: "must use https:// (plain http:// is allowed only for loopback hosts)" };
 }
 
+/** The merchant's event receiver: https, or plain http on loopback; a path and query are fine, credentials and fragments are not. */
+function parseWebhookUrl(raw: string | undefined): { value: string } | { problem: string } {
+  let url: URL;
+  try {
+    url = new URL(raw ?? "");
+  } catch {
+    return { problem: "must be an absolute URL such as https://shop.example.com/webhooks/wxpay" };
+  }
+  if (url.hash !== "" || url.username !== "" || url.password !== "") return { problem: "must have no fragment or credentials" };
+  if (url.protocol === "https:" || (url.protocol === "http:" && isLoopbackOrigin(url.origin))) return { value: url.href };
+  return { problem: "must use https:// (plain http:// is allowed only for loopback hosts)" };
+}
+
 const SKU = /^[0-9A-Za-z_.-]{1,64}$/;
 
 function parseCatalog(raw: string | undefined): { value: Catalog } | { problem: string } {
@@ -297,5 +326,20 @@ function parseCatalog(raw: string | undefined): { value: Catalog } | { problem: 
 
 /** The values that must never appear in a log line or a response (see log.ts). */
 export function secretsOf(env: Env): (string | undefined)[] {
-  return [env.WECHAT_SECRET, env.WECHATPAY_KEY, env.ADMIN_TOKEN];
+  return [env.WECHAT_SECRET, env.WECHATPAY_KEY, env.ADMIN_TOKEN, env.MERCHANT_WEBHOOK_SECRET];
+}
+
+/** Where merchant events go, when MERCHANT_WEBHOOK_URL is set at all. */
+export interface MerchantWebhook {
+  /** null while the URL or the secret is unusable (/healthz names which): events wait, recorded, until it is fixed */
+  readonly target: { readonly url: string; readonly secret: string } | null;
+}
+
+/** The merchant webhook, or null when MERCHANT_WEBHOOK_URL is not set (then no event is recorded or sent). */
+export function merchantWebhook(env: Env): MerchantWebhook | null {
+  if (typeof env.MERCHANT_WEBHOOK_URL !== "string" || env.MERCHANT_WEBHOOK_URL.trim() === "") return null;
+  const { values } = load(env);
+  const url = values.merchantWebhookUrl;
+  const secret = values.merchantWebhookSecret;
+  return { target: typeof url === "string" && typeof secret === "string" ? { url, secret } : null };
 }

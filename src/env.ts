@@ -16,6 +16,8 @@ declare global {
        */
       WECHATPAY_APIV3_KEY?: string;
       WECHATPAY_PRIVATE_KEY?: string;
+      /** Set only by a shop that receives merchant events (config.ts requires it with MERCHANT_WEBHOOK_URL). */
+      MERCHANT_WEBHOOK_SECRET?: string;
     }
   }
 }

@@ -1,7 +1,7 @@
 // Secrets stay secret: a whole flow (login, orders, payment and refund notifications, forged
 // inputs, operator calls, logout) writes structured log lines, each with a request id, and neither
-// those lines nor any response carries the merchant key, the AppSecret, the admin token, a bearer
-// token, a session_key or a sign.
+// those lines nor any response carries the merchant key, the AppSecret, the admin token, the
+// merchant webhook secret, a bearer token, a session_key or a sign (WeChat's or a merchant event's).
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, expect, it, vi } from "vitest";
@@ -23,6 +23,9 @@ it("no secret, token, session_key or sign appears in any log line or response of
     vi.spyOn(console, method).mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(" ")));
   }
   const h = startHarness();
+  // The merchant's receiver refuses the first event once: its failure is logged too.
+  let merchantCalls = 0;
+  h.merchant.answer = () => (merchantCalls++ === 0 ? 500 : 204);
   const responses: string[] = [];
   const call = async (path: string, init?: Parameters<typeof h.call>[1]) => {
     const response = await h.call(path, init);
@@ -64,6 +67,9 @@ it("no secret, token, session_key or sign appears in any log line or response of
   await h.simControl("/__sim/clock/advance", { seconds: 10 });
   await call("/api/refund/notify", { method: "POST", body: buildXml({ return_code: "SUCCESS", appid: env.WECHAT_APPID!, mch_id: env.WECHATPAY_MCHID!, req_info: "AAAA" }) });
   await call(`/admin/orders/${paid.order.id}`, { token: env.ADMIN_TOKEN! });
+  await call(`/admin/orders/${paid.order.id}/events/evt_${paid.order.id}.paid/redeliver`, { method: "POST", token: env.ADMIN_TOKEN! });
+  await vi.waitFor(() => expect(h.merchant.deliveries.filter((d) => d.answer === 204).length).toBeGreaterThan(0));
+  await call("/admin/events?limit=100", { token: env.ADMIN_TOKEN! });
 
   await call("/api/logout", { method: "POST", token });
 
@@ -79,7 +85,11 @@ it("no secret, token, session_key or sign appears in any log line or response of
     parseXml(notification).sign!,
     ...(session ? [session.sessionKey] : []),
     ...(await h.calls("unifiedorder")).map((c) => c.fields.sign!),
+    env.MERCHANT_WEBHOOK_SECRET!,
+    env.MERCHANT_WEBHOOK_SECRET!.slice("whsec_".length),
+    ...h.merchant.deliveries.map((d) => d.signature),
   ];
+  expect(h.merchant.deliveries.length).toBeGreaterThan(1);
   expect(lines.length).toBeGreaterThan(10);
   expect(responses.length).toBeGreaterThan(10);
   for (const secret of forbidden) for (const line of lines) expect(line).not.toContain(secret);

@@ -6,6 +6,7 @@ import type { ValidationTargets } from "hono";
 // zod/mini: the same validation as classic zod at a fraction of the bundle (tree-shakable checks).
 import * as z from "zod/mini";
 import { ApiError } from "../errors";
+import { EVENT_ID_PATTERN, EVENT_STATUSES } from "../events/outbox";
 import { ORDER_ID_PATTERN } from "../orders/order-id";
 import { ITEM_LIMITS } from "../orders/pricing";
 import { REFUND_LIMITS } from "../orders/refund-rules";
@@ -42,6 +43,20 @@ export const schemas = {
       )
       .check(z.minLength(1), z.maxLength(ITEM_LIMITS.maxItems)),
   }),
+  adminCreateOrder: z.object({
+    openid: z.string({ error: "is required: the payer's openid" }).check(z.regex(/^[0-9A-Za-z_-]{1,128}$/, "must be a mini-program openid")),
+    items: z
+      .array(
+        z.object({
+          sku: z.string().check(z.minLength(1), z.maxLength(64)),
+          name: z.string().check(z.minLength(1), z.maxLength(64), z.refine((text) => text.trim() !== "", "must not be blank"), z.refine(isXmlText, "contains a character WeChat's XML cannot carry (a control character or a non-character)")),
+          quantity: z.int().check(z.minimum(1), z.maximum(ITEM_LIMITS.maxQuantity)),
+          price: z.int().check(z.minimum(1), z.maximum(ITEM_LIMITS.maxAmount)),
+        }),
+      )
+      .check(z.minLength(1), z.maxLength(ITEM_LIMITS.maxItems)),
+    description: z.optional(wechatText(127)),
+  }),
   refund: z.object({
     amount: z.int().check(z.minimum(1), z.maximum(Number.MAX_SAFE_INTEGER)),
     reason: z.optional(wechatText(REFUND_LIMITS.maxReasonLength)),
@@ -62,12 +77,18 @@ export const schemas = {
     limit: z.optional(z.pipe(z.string().check(z.regex(/^(?:[1-9]|[1-9][0-9]|100)$/, "must be a whole number from 1 to 100")), z.transform(Number))),
     cursor: z.optional(z.string().check(z.maxLength(200))),
   }),
+  eventList: z.object({
+    status: z.optional(z.enum(EVENT_STATUSES)),
+    limit: z.optional(z.pipe(z.string().check(z.regex(/^(?:[1-9]|[1-9][0-9]|100)$/, "must be a whole number from 1 to 100")), z.transform(Number))),
+    cursor: z.optional(z.string().check(z.maxLength(200))),
+  }),
   introspect: z.object({
     // Any string is a fair question (the answer for a malformed one is simply "not active").
     token: z.string({ error: "is required: the mini-program's bearer token" }).check(z.maxLength(512)),
   }),
   orderId: z.object({ id: z.string().check(z.regex(ORDER_ID_PATTERN)) }),
   refundPath: z.object({ id: z.string().check(z.regex(ORDER_ID_PATTERN)), refundId: z.string().check(z.regex(OUT_REFUND_NO)) }),
+  eventPath: z.object({ id: z.string().check(z.regex(ORDER_ID_PATTERN)), eventId: z.string().check(z.regex(EVENT_ID_PATTERN)) }),
 };
 
 /** A validator for one part of the request; a failure is 400 with the first problem, by path. */
@@ -88,6 +109,13 @@ export function validOrderId() {
 export function validRefundPath() {
   return zValidator("param", schemas.refundPath, (result) => {
     if (!result.success) throw ApiError.notFound("No such refund.");
+  });
+}
+
+/** An order id and one of its events' ids in the path; ids that cannot exist are not found. */
+export function validEventPath() {
+  return zValidator("param", schemas.eventPath, (result) => {
+    if (!result.success) throw ApiError.notFound("No such event.");
   });
 }
 

@@ -4,7 +4,9 @@
 // state; a write with an older version than the one stored changes nothing, so a late or retried
 // write never replaces a newer state. The schema is created and upgraded by the service itself, on
 // first use, so a fresh `wrangler dev` folder, the tests and a first deploy need no manual step.
+import { EVENT_ID_PATTERN, type EventView } from "../events/outbox";
 import type { OrderView } from "../orders/order-record";
+import { fromBase64Url, toBase64Url } from "../base64url";
 import { decodeCursor, encodeCursor } from "../orders/order-cursor";
 
 /** What the index keeps of an order: its view, its buyer, and what daily reconciliation will read. */
@@ -14,6 +16,13 @@ export interface IndexedOrder {
   readonly paidAfterClose: boolean;
   /** ms since epoch of each refund that succeeded (the order's view has their sum, refundedAmount) */
   readonly refundedAt: readonly number[];
+  /** the order's merchant events as they stand at this version */
+  readonly events?: readonly EventView[];
+}
+
+export interface EventListing {
+  readonly events: (EventView & { orderId: string })[];
+  readonly cursor: string | null;
 }
 
 export interface OrderFilters {
@@ -53,6 +62,19 @@ const MIGRATIONS: readonly string[][] = [
     "CREATE INDEX IF NOT EXISTS orders_by_openid ON orders (openid, created_at DESC, id DESC)",
     "CREATE INDEX IF NOT EXISTS orders_by_transaction ON orders (transaction_id)",
   ],
+  [
+    // Merchant events across orders, for the operator's GET /admin/events: written with their order's entry.
+    `CREATE TABLE IF NOT EXISTS events (
+       id TEXT PRIMARY KEY,
+       order_id TEXT NOT NULL,
+       status TEXT NOT NULL,
+       at INTEGER NOT NULL,
+       view TEXT NOT NULL,
+       version INTEGER NOT NULL,
+       indexed_at INTEGER NOT NULL)`,
+    "CREATE INDEX IF NOT EXISTS events_by_at ON events (at DESC, id DESC)",
+    "CREATE INDEX IF NOT EXISTS events_by_status ON events (status, at DESC, id DESC)",
+  ],
 ];
 
 export const INDEX_SCHEMA_VERSION = MIGRATIONS.length;
@@ -90,7 +112,7 @@ async function migrate(db: D1Database): Promise<void> {
 export async function indexOrder(db: D1Database, entry: IndexedOrder, version: number, now: number): Promise<boolean> {
   await ensureIndexSchema(db);
   const { order } = entry;
-  const result = await db
+  const upsertOrder = db
     .prepare(
       `INSERT INTO orders (id, openid, status, amount, refunded_amount, transaction_id, created_at, paid_at, refunded_at, paid_after_close, view, version, indexed_at)
        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
@@ -104,9 +126,52 @@ export async function indexOrder(db: D1Database, entry: IndexedOrder, version: n
       order.id, entry.openid, order.status, order.amount, order.refundedAmount, order.transactionId, Date.parse(order.createdAt),
       order.paidAt === null ? null : Date.parse(order.paidAt), JSON.stringify(entry.refundedAt), entry.paidAfterClose ? 1 : 0,
       JSON.stringify(order), version, now,
-    )
-    .run();
-  return result.meta.changes > 0;
+    );
+  // One batch, one transaction: the order's entry and its events at the same version.
+  const upsertEvents = (entry.events ?? []).map((event) =>
+    db
+      .prepare(
+        `INSERT INTO events (id, order_id, status, at, view, version, indexed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (id) DO UPDATE SET status = excluded.status, view = excluded.view, version = excluded.version, indexed_at = excluded.indexed_at
+         WHERE excluded.version > events.version`,
+      )
+      .bind(event.id, order.id, event.status, Date.parse(event.timestamp), JSON.stringify(event), version, now),
+  );
+  const [result] = await db.batch([upsertOrder, ...upsertEvents]);
+  return (result?.meta.changes ?? 0) > 0;
+}
+
+/** Events of every order, newest first by their time, `limit` at a time, optionally of one status. */
+export async function listIndexedEvents(db: D1Database, status: string | undefined, limit: number, cursor: string | null): Promise<EventListing> {
+  await ensureIndexSchema(db);
+  const after = cursor === null ? null : decodeEventCursor(cursor);
+  if (cursor !== null && after === null) throw new RangeError("not a cursor we issued");
+  const where: string[] = [];
+  const params: (string | number)[] = [];
+  if (status !== undefined) {
+    params.push(status);
+    where.push(`status = ?${params.length}`);
+  }
+  if (after !== null) {
+    params.push(after.at, after.id);
+    where.push(`(at < ?${params.length - 1} OR (at = ?${params.length - 1} AND id < ?${params.length}))`);
+  }
+  params.push(limit + 1);
+  const sql = `SELECT id, order_id, at, view FROM events ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY at DESC, id DESC LIMIT ?${params.length}`;
+  const { results } = await db.prepare(sql).bind(...params).all<{ id: string; order_id: string; at: number; view: string }>();
+  const page = results.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    events: page.map((row) => ({ ...(JSON.parse(row.view) as EventView), orderId: row.order_id })),
+    cursor: results.length > limit && last !== undefined ? toBase64Url(`${last.at}.${last.id}`) : null,
+  };
+}
+
+/** The events listing's cursor: base64url of "<at>.<event id>", decoded only if it is one we could have issued. */
+function decodeEventCursor(cursor: string): { at: number; id: string } | null {
+  const text = fromBase64Url(cursor);
+  const match = text === null ? null : /^([0-9]{1,15})\.(.+)$/.exec(text);
+  return match?.[1] && match[2] && EVENT_ID_PATTERN.test(match[2]) ? { at: Number(match[1]), id: match[2] } : null;
 }
 
 /** Orders matching every filter given, newest first by createdAt, `limit` at a time. */

@@ -29,7 +29,7 @@ export interface Operation {
   readonly json?: ZodMiniType;
   /** one of WeChat's XML notifications: its answers are XML whatever happens */
   readonly xml?: true;
-  readonly answers: Readonly<Partial<Record<200 | 201 | 204 | 400 | 401 | 413 | 500 | 503, Answer>>>;
+  readonly answers: Readonly<Partial<Record<200 | 201 | 202 | 204 | 400 | 401 | 413 | 500 | 503, Answer>>>;
   /** the contract's JSON errors particular to this endpoint, by status */
   readonly errors?: Readonly<Partial<Record<ErrorStatus, readonly ErrorCode[]>>>;
 }
@@ -193,6 +193,18 @@ export const operations: readonly Operation[] = [
     errors: { 400: ["invalid_request"] },
   },
   {
+    method: "post",
+    path: "/admin/orders",
+    summary: "An order priced by the merchant's backend, for one payer",
+    description: "Stored pending, not yet sent to WeChat: the payer pays it with POST /api/orders/{id}/pay and sees it in GET /api/orders.",
+    tag: "operator",
+    auth: "operator",
+    headers: schemas.idempotency,
+    json: schemas.adminCreateOrder,
+    answers: { 201: { description: "the order, pending", json: "OrderAnswer" } },
+    errors: { 400: ["invalid_request"], 409: ["invalid_state"] },
+  },
+  {
     method: "get",
     path: "/admin/orders/{id}",
     summary: "An order with its history and refunds",
@@ -200,6 +212,27 @@ export const operations: readonly Operation[] = [
     auth: "operator",
     params: schemas.orderId,
     answers: { 200: { description: "the admin view", json: "AdminOrderView" } },
+  },
+  {
+    method: "get",
+    path: "/admin/events",
+    summary: "Merchant events of every order, newest first",
+    description: "A change of an event's status shows within 5 s.",
+    tag: "operator",
+    auth: "operator",
+    query: schemas.eventList,
+    answers: { 200: { description: "one page, each event with its orderId", json: "EventPage" } },
+    errors: { 400: ["invalid_request"] },
+  },
+  {
+    method: "post",
+    path: "/admin/orders/{id}/events/{eventId}/redeliver",
+    summary: "Send a merchant event again",
+    description: "Attempted now (after any earlier event of the order still pending), with a fresh round of retries.",
+    tag: "operator",
+    auth: "operator",
+    params: schemas.eventPath,
+    answers: { 202: { description: "the event, pending again", json: "EventRedelivered" } },
   },
   {
     method: "post",

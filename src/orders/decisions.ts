@@ -1,8 +1,9 @@
 // The order core's decisions: given the loaded order and its refunds, a fact and the time, what
 // changes (the rows, the history, the log lines) and what to answer. Pure: no SQL, no fetch, no
 // clock or randomness of their own. The order object loads, asks one of these, and commits.
+import { newEvent, type EventType, type NewEvent } from "../events/outbox";
 import type { LogFields, LogLevel } from "../log";
-import { refundedAmount, type Order, type OrderSnapshot, type PaymentFact, type Refund, type RefundOutcome, type RefundReport } from "./order-record";
+import { refundedAmount, toAdminOrderView, toRecord, toRefundView, type Order, type OrderSnapshot, type PaymentFact, type Refund, type RefundOutcome, type RefundReport } from "./order-record";
 import { fail, ok, type OrderFailure, type Result } from "./order-result";
 import { checkTransition, publicStatus, type OrderState, type OrderStatus, type TransitionSource } from "./order-state";
 import type { GatewayFailure, PrepayRequest, QueryResult, TradeReport } from "./payment-gateway";
@@ -65,6 +66,8 @@ export interface Change {
   readonly newRefunds: readonly Refund[];
   readonly refunds: ReadonlyMap<string, RefundPatch & { readonly state?: RefundState }>;
   readonly refundHistory: readonly RefundHistoryWrite[];
+  /** the merchant events this change causes, stored with it (the shell drops them when no MERCHANT_WEBHOOK_URL is set) */
+  readonly events: readonly NewEvent[];
   /** written after the commit, by the shell */
   readonly logs: readonly LogWrite[];
 }
@@ -83,8 +86,18 @@ export function isEmptyChange(change: Change): boolean {
     change.history.length === 0 &&
     change.newRefunds.length === 0 &&
     change.refunds.size === 0 &&
-    change.refundHistory.length === 0
+    change.refundHistory.length === 0 &&
+    change.events.length === 0
   );
+}
+
+/**
+ * Whether `change` alters what the operator's index shows (a status, a payment, a refund, an
+ * event): such a change counts one more version of the order, which the object writes to the index.
+ * Bookkeeping alone (a prepay_id, when WeChat was last asked) does not.
+ */
+export function changesIndexedView(change: Change): boolean {
+  return change.history.length > 0 || change.refundHistory.length > 0 || change.newRefunds.length > 0 || change.events.length > 0 || "state" in change.order;
 }
 
 /** Accumulates one decision's writes over a snapshot; pure from the outside. */
@@ -96,6 +109,8 @@ class Draft {
   readonly #newRefunds: Refund[] = [];
   readonly #refundPatches = new Map<string, RefundPatch & { state?: RefundState }>();
   readonly #refundHistory: RefundHistoryWrite[] = [];
+  /** what happened, in order; the events' bodies are built in done(), from the order as the change leaves it */
+  readonly #eventCauses: { readonly type: EventType; readonly refundId: string | null }[] = [];
   readonly #logs: LogWrite[] = [];
 
   constructor(
@@ -120,6 +135,8 @@ class Draft {
     this.set({ state: to, ...(to === "closing" ? {} : { nextCheckAt: null }), ...patch });
     if (publicStatus(from) !== publicStatus(to)) {
       this.#history.push({ at: this.now, from: publicStatus(from), to: publicStatus(to), source, note: note ?? null });
+      if (publicStatus(to) === "paid") this.#eventCauses.push({ type: "order.paid", refundId: null });
+      if (publicStatus(to) === "closed") this.#eventCauses.push({ type: "order.closed", refundId: null });
     }
     this.log("info", "order_transition", { orderId: this.order.id, from, to, source });
     return check;
@@ -148,6 +165,8 @@ class Draft {
     if (move.outcome !== "apply") return false;
     this.setRefund(id, { ...patch, state: move.to });
     this.#refundHistory.push({ refundId: id, at: this.now, from: refund.state, to: move.to, event, source, note: note ?? null });
+    if (move.to === "succeeded") this.#eventCauses.push({ type: "refund.succeeded", refundId: id });
+    if (move.to === "failed") this.#eventCauses.push({ type: "refund.failed", refundId: id });
     return true;
   }
 
@@ -161,6 +180,12 @@ class Draft {
   }
 
   done<T>(result: T): Decision<T> {
+    const next = { order: this.order, refunds: this.refunds };
+    const order = toAdminOrderView(toRecord(next));
+    const events = this.#eventCauses.map(({ type, refundId }) => {
+      const refund = refundId === null ? undefined : this.refund(refundId);
+      return refund === undefined ? newEvent(type, order.id, this.now, { order }) : newEvent(type, refund.id, this.now, { order, refund: toRefundView(refund) });
+    });
     return {
       change: {
         order: this.#orderPatch,
@@ -168,9 +193,10 @@ class Draft {
         newRefunds: this.#newRefunds,
         refunds: this.#refundPatches,
         refundHistory: this.#refundHistory,
+        events,
         logs: this.#logs,
       },
-      next: { order: this.order, refunds: this.refunds },
+      next,
       result,
     };
   }

@@ -8,9 +8,11 @@ import type { Env } from "../env";
 import { secretsOf } from "../config";
 import { withLogContext } from "../log";
 import * as decide from "./decisions";
+import type { EventView } from "../events/outbox";
 import { fail, ok, type Result } from "./order-result";
 import type { TransitionSource } from "./order-state";
-import { toRecord, toRefundView, type HistoryEntry, type OrderRecord, type OrderSnapshot, type PaymentFact, type RefundHistoryEntry, type RefundReport, type RefundView } from "./order-record";
+import { toRecord, toRefundView, type HistoryEntry, type Order, type OrderRecord, type OrderSnapshot, type PaymentFact, type RefundHistoryEntry, type RefundReport, type RefundView } from "./order-record";
+import { OrderFollowUps } from "./follow-ups";
 import { OrderSteps } from "./order-steps";
 import { OrderStorage } from "./order-storage";
 import { paymentGateway } from "./pay-gateway";
@@ -35,6 +37,8 @@ export interface AdminView {
   readonly history: HistoryEntry[];
   readonly refunds: RefundView[];
   readonly refundHistory: RefundHistoryEntry[];
+  /** merchant events, oldest first */
+  readonly events: EventView[];
 }
 
 /** Whose request it is: a payer's openid (a payer may act on their own orders only), or null for the operator and the service. */
@@ -43,6 +47,7 @@ export type Requester = string | null;
 export class OrderObject extends DurableObject<Env> {
   readonly #store: OrderStorage;
   readonly #steps: OrderSteps;
+  readonly #followUps: OrderFollowUps;
   /** cut out of every log line this object writes */
   readonly #secrets: readonly (string | undefined)[];
 
@@ -50,7 +55,8 @@ export class OrderObject extends DurableObject<Env> {
     super(ctx, env);
     this.#secrets = secretsOf(env);
     this.#store = new OrderStorage(ctx.storage);
-    this.#steps = new OrderSteps(this.#store, () => paymentGateway(this.env));
+    this.#followUps = new OrderFollowUps(this.#store, env);
+    this.#steps = new OrderSteps(this.#store, () => paymentGateway(this.env), this.#followUps);
   }
 
   // --- reading -------------------------------------------------------------------------------
@@ -82,7 +88,7 @@ export class OrderObject extends DurableObject<Env> {
     return this.#forRequester(null, requestId, async (snapshot) => {
       for (const id of decide.refundsToRefresh(snapshot.refunds, Date.now())) await this.#steps.checkRefund(id, "query", this.#steps.gateway());
       const current = await this.#steps.refresh(this.#steps.mustLoad());
-      return ok({ order: toRecord(current), history: this.#store.history(), refunds: current.refunds.map(toRefundView), refundHistory: this.#store.refundHistory() });
+      return ok({ order: toRecord(current), history: this.#store.history(), refunds: current.refunds.map(toRefundView), refundHistory: this.#store.refundHistory(), events: this.#followUps.events() });
     });
   }
 
@@ -91,13 +97,16 @@ export class OrderObject extends DurableObject<Env> {
   /** Stores a new order (or keeps the one already stored under this id, for an Idempotency-Key replay), then prepares its payment. */
   createAndPrepare(input: NewOrder, requestId?: string): Promise<Result<OrderRecord>> {
     return this.#logged(requestId, async () => {
-      const snapshot =
-        this.#store.load() ??
-        (await this.#steps.create({
-          ...input, state: "pending", transactionId: null, paidAt: null, prepayId: null, prepayIssuedAt: null, lastQueriedAt: null,
-          paidAfterClose: false, nextCheckAt: input.expiresAt + decide.EXPIRY_GRACE_MS, checkAttempts: 0,
-        }));
+      const snapshot = this.#store.load() ?? (await this.#steps.create(newPendingOrder(input)));
       return this.#steps.prepare(snapshot);
+    });
+  }
+
+  /** Stores a new order (or keeps the one already stored under this id) without calling WeChat: it is prepared when its payer pays. */
+  create(input: NewOrder, requestId?: string): Promise<OrderRecord> {
+    return this.#logged(requestId, async () => {
+      const snapshot = this.#store.load() ?? (await this.#steps.create(newPendingOrder(input)));
+      return toRecord(snapshot);
     });
   }
 
@@ -117,12 +126,8 @@ export class OrderObject extends DurableObject<Env> {
   }
 
   /** Records a payment WeChat confirmed (the caller verified the notification). The amount must equal the order's; repeats change nothing. */
-  applyPayment(fact: PaymentFact, source: TransitionSource, requestId?: string): Result<"applied" | "repeated"> {
-    return this.#logged(requestId, () => {
-      const snapshot = this.#store.load();
-      if (snapshot === null) return fail({ reason: "not_found" });
-      return this.#steps.commit(decide.onPaymentConfirmed(snapshot, fact, source, Date.now())).result;
-    });
+  applyPayment(fact: PaymentFact, source: TransitionSource, requestId?: string): Promise<Result<"applied" | "repeated">> {
+    return this.#forRequester(null, requestId, async (snapshot) => this.#steps.commit(decide.onPaymentConfirmed(snapshot, fact, source, Date.now())).result);
   }
 
   // --- refunds -------------------------------------------------------------------------------
@@ -162,29 +167,52 @@ export class OrderObject extends DurableObject<Env> {
     });
   }
 
+  // --- merchant events ------------------------------------------------------------------------
+
+  /** An operator's redelivery of one event: pending again, attempted by the alarm now, with a fresh round of retries. */
+  redeliverEvent(eventId: string, requestId?: string): Promise<Result<EventView>> {
+    return this.#forRequester(null, requestId, async () => {
+      const event = this.#followUps.redeliver(eventId);
+      return event === null ? fail({ reason: "event_not_found" }) : ok(event);
+    });
+  }
+
   // --- the alarm: each order keeps its own schedule -------------------------------------------
 
-  /** Settles whatever is due: an unpaid order past its expiry, a close left half done, refunds to send or check. */
+  /**
+   * Settles whatever is due: an unpaid order past its expiry, a close left half done, refunds to
+   * send or check; and the follow-ups: the index entry first (it is quick), the events after the
+   * order's own work, and the index again for what that changed.
+   */
   override alarm(): Promise<void> {
     return this.#logged(undefined, async () => {
       this.#store.alarmFired();
       const snapshot = this.#store.load();
       if (snapshot === null) return;
+      await this.#followUps.writeIndex();
       const now = Date.now();
       const settled = await this.#steps.settle(snapshot, now);
       const due = decide.refundsDue(settled.refunds, now);
       for (const id of due) await this.#steps.advanceRefund(id, this.#steps.gateway(), "alarm");
-      await this.#steps.rearm(due.length > 0 ? undefined : settled);
+      await this.#followUps.deliverDue();
+      await this.#followUps.writeIndex();
+      await this.#steps.rearm();
     });
   }
 
-  /** Runs `action` on the stored order if `requester` may act on it; otherwise says why (not found, another payer's) before any work. */
+  /**
+   * Runs `action` on the stored order if `requester` may act on it; otherwise says why (not found,
+   * another payer's) before any work. Afterwards the alarm is armed for whatever the action left
+   * due, the follow-ups of its commits included: they run there, never in this request.
+   */
   #forRequester<T>(requester: Requester, requestId: string | undefined, action: (snapshot: OrderSnapshot) => Promise<Result<T>>): Promise<Result<T>> {
     return this.#logged(requestId, async (): Promise<Result<T>> => {
       const snapshot = this.#store.load();
       if (snapshot === null) return fail({ reason: "not_found" });
       if (requester !== null && snapshot.order.openid !== requester) return fail({ reason: "forbidden" });
-      return action(snapshot);
+      const result = await action(snapshot);
+      await this.#steps.rearm();
+      return result;
     });
   }
 
@@ -192,6 +220,13 @@ export class OrderObject extends DurableObject<Env> {
   #logged<T>(requestId: string | undefined, fn: () => T): T {
     return withLogContext(requestId ?? `alarm-${crypto.randomUUID()}`, this.#secrets, fn);
   }
+}
+
+function newPendingOrder(input: NewOrder): Order {
+  return {
+    ...input, state: "pending", transactionId: null, paidAt: null, prepayId: null, prepayIssuedAt: null, lastQueriedAt: null,
+    paidAfterClose: false, nextCheckAt: input.expiresAt + decide.EXPIRY_GRACE_MS, checkAttempts: 0,
+  };
 }
 
 function refundAndOrder(snapshot: OrderSnapshot, refundId: string): { refund: RefundView; order: OrderRecord } {

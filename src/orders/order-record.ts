@@ -173,6 +173,15 @@ export function toOrderView(order: OrderRecord): OrderView {
   };
 }
 
+/** The contract's `Order` as the operator sees it (the admin view, the merchant events): with paidAfterClose. */
+export interface AdminOrderView extends OrderView {
+  readonly paidAfterClose: boolean;
+}
+
+export function toAdminOrderView(order: OrderRecord): AdminOrderView {
+  return { ...toOrderView(order), paidAfterClose: order.paidAfterClose };
+}
+
 /** The operator API's view of a refund. */
 export function toRefundView(refund: Refund): RefundView {
   return {

@@ -7,6 +7,7 @@ import type { OrderStatus } from "./order-state";
 export type OrderFailure =
   | { readonly reason: "not_found" }
   | { readonly reason: "refund_not_found" }
+  | { readonly reason: "event_not_found" }
   /** the order belongs to another payer */
   | { readonly reason: "forbidden" }
   /** the order is past the point where this can be done */

@@ -9,18 +9,26 @@ import { toRecord, type Order, type OrderRecord, type OrderSnapshot } from "./or
 import type { OrderStorage } from "./order-storage";
 import type { GatewayFailure, PaymentGateway } from "./payment-gateway";
 
+/** What the steps need of the order's follow-ups (follow-ups.ts): whether events are recorded, and when the alarm is due for them. */
+export interface FollowUpSchedule {
+  readonly recordsEvents: boolean;
+  dueAt(now: number): number | null;
+}
+
 /** One order object's steps, over its storage and a source of payment gateways (one retry budget each). */
 export class OrderSteps {
   readonly #store: OrderStorage;
   readonly #gateway: () => PaymentGateway;
+  readonly #followUps: FollowUpSchedule;
   /** One unifiedorder at a time: concurrent pay requests share its answer instead of racing. */
   #prepayInFlight: Promise<Result<OrderRecord>> | null = null;
   /** Refunds being sent or checked by this instance, so an alarm and a request never do it twice at once. */
   readonly busy = new Set<string>();
 
-  constructor(store: OrderStorage, gateway: () => PaymentGateway) {
+  constructor(store: OrderStorage, gateway: () => PaymentGateway, followUps: FollowUpSchedule) {
     this.#store = store;
     this.#gateway = gateway;
+    this.#followUps = followUps;
   }
 
   /** A fresh gateway: one per incoming request or alarm task. */
@@ -28,9 +36,14 @@ export class OrderSteps {
     return this.#gateway();
   }
 
-  /** Commits a decision's writes (if any) in one transaction, then writes its log lines. */
+  /**
+   * Commits a decision's writes (if any) in one transaction, with its merchant events when this
+   * deployment records them, then writes its log lines. The caller's entry point arms the alarm
+   * afterwards (see the shell), which indexes the change and sends the events.
+   */
   commit<T>(decision: decide.Decision<T>): decide.Decision<T> {
-    if (!decide.isEmptyChange(decision.change)) this.#store.commit(decision.change);
+    const change = this.#followUps.recordsEvents ? decision.change : { ...decision.change, events: [] };
+    if (!decide.isEmptyChange(change)) this.#store.commit(change);
     writeLogs(decision);
     return decision;
   }
@@ -43,7 +56,9 @@ export class OrderSteps {
 
   /** Arms the alarm for what is due in `snapshot` (by default, the order as stored now). */
   async rearm(snapshot: OrderSnapshot = this.mustLoad()): Promise<void> {
-    await this.#store.arm(decide.nextDueAt(snapshot));
+    const own = decide.nextDueAt(snapshot);
+    const followUps = this.#followUps.dueAt(Date.now());
+    await this.#store.arm(own === null ? followUps : followUps === null ? own : Math.min(own, followUps));
   }
 
   /** Stores a new order with its first history entry, then the alarm that settles it at its expiry if nothing else does. */

@@ -1,14 +1,15 @@
 // The order object's storage: its versioned SQLite schema and migrations, loading an order with its
 // refunds, committing a decision's writes in one transaction, the histories and the alarm. The only
 // code that runs SQL on an order object. Described in docs/storage.md; change both together.
-import type { HistoryWrite, Change, RefundHistoryWrite, OrderPatch, RefundPatch } from "./decisions";
+import { EVENT_STATUSES, EVENT_TYPES, type EventPatch, type EventStatus, type EventType, type NewEvent, type OutboxEvent } from "../events/outbox";
+import { changesIndexedView, type HistoryWrite, type Change, type RefundHistoryWrite, type OrderPatch, type RefundPatch } from "./decisions";
 import type { HistoryEntry, Order, OrderSnapshot, Refund, RefundHistoryEntry } from "./order-record";
 import { ORDER_STATES, ORDER_STATUSES, TRANSITION_SOURCES, type OrderState, type OrderStatus, type TransitionSource } from "./order-state";
 import type { LineItem } from "./pricing";
 import { publicRefundStatus, REFUND_EVENTS, REFUND_STATES, type RefundState } from "./refund-state";
 
 /** The schema version this code reads and writes. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** A CHECK's list of allowed values, from the state tables themselves. */
 const sqlList = (values: readonly string[]) => values.map((v) => `'${v}'`).join(", ");
@@ -74,10 +75,31 @@ const REFUNDS_TABLE = (name: string) => `CREATE TABLE ${name} (
   next_attempt_at INTEGER
 ) WITHOUT ROWID;`;
 
+/**
+ * Version 3: the outbox of merchant events, and the order's count of the changes the operator's
+ * index shows (version) beside the last one written there (indexed_version). An order migrated
+ * from version 2 starts one version ahead of the index, so that its first alarm indexes it.
+ */
+const V3_SQL = `
+ALTER TABLE order_record ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE order_record ADD COLUMN indexed_version INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE events (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  type TEXT NOT NULL CHECK (type IN (${sqlList(EVENT_TYPES)})),
+  at INTEGER NOT NULL,
+  body TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN (${sqlList(EVENT_STATUSES)})),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_attempt_at INTEGER,
+  last_error TEXT,
+  next_attempt_at INTEGER
+);`;
+
 const VERSION_TABLE = "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);";
 
 /** The current schema, as a new order object creates it. The migrations lead every older object to the same tables. */
-const CURRENT_SCHEMA = [ORDER_TABLE("order_record"), HISTORY_TABLE("history"), REFUNDS_TABLE("refunds"), VERSION_TABLE].join("\n");
+const CURRENT_SCHEMA = [ORDER_TABLE("order_record"), HISTORY_TABLE("history"), REFUNDS_TABLE("refunds"), VERSION_TABLE, V3_SQL].join("\n");
 
 /**
  * Numbered migrations from the version before. Version 1 is the first schema, which stored no
@@ -110,6 +132,11 @@ INSERT INTO refunds_v2 SELECT id, amount, reason, status, idempotency_key, reque
 DROP TABLE refunds;
 ALTER TABLE refunds_v2 RENAME TO refunds;
 ${VERSION_TABLE}`,
+  },
+  {
+    version: 3,
+    description: "the outbox of merchant events (events), and the order's version for the operator's index (version, indexed_version)",
+    sql: V3_SQL,
   },
 ];
 
@@ -224,6 +251,34 @@ export class OrderStorage {
     this.#storage.transactionSync(() => this.#write(change));
   }
 
+  /** The order's merchant events, oldest first (few per order: one per payment, close and finished refund). */
+  outbox(): OutboxEvent[] {
+    if (this.#version === 0) return [];
+    return this.#all<EventRow>("SELECT id, type, at, body, status, attempts, last_attempt_at, last_error, next_attempt_at FROM events ORDER BY seq").map(fromEventRow);
+  }
+
+  /** Records an attempt's outcome or a redelivery: a change the index shows, so the order's version moves with it. */
+  updateEvent(id: string, patch: EventPatch): void {
+    this.#storage.transactionSync(() => {
+      this.#exec(
+        "UPDATE events SET status = ?, attempts = ?, last_attempt_at = ?, last_error = ?, next_attempt_at = ? WHERE id = ?",
+        patch.status, patch.attempts, patch.lastAttemptAt, patch.lastError, patch.nextAttemptAt, id,
+      );
+      this.#exec("UPDATE order_record SET version = version + 1");
+    });
+  }
+
+  /** The order's version (a count of the changes its index entry shows) and the last version written to the index. */
+  indexState(): { version: number; indexedVersion: number } | null {
+    if (this.#version === 0) return null;
+    return this.#all<{ version: number; indexedVersion: number }>("SELECT version, indexed_version AS indexedVersion FROM order_record")[0] ?? null;
+  }
+
+  /** The index holds `version` (or a newer one): never moves the marker back. */
+  markIndexed(version: number): void {
+    this.#exec("UPDATE order_record SET indexed_version = MAX(indexed_version, ?)", version);
+  }
+
   /** The order's public history, oldest first. */
   history(): HistoryEntry[] {
     if (this.#version === 0) return [];
@@ -279,6 +334,13 @@ export class OrderStorage {
       this.#exec(`UPDATE refunds SET ${entries.map(([k]) => `${REFUND_COLUMNS[k]} = ?`).join(", ")} WHERE id = ?`, ...entries.map(([, v]) => sqlValue(v)), id);
     }
     for (const h of change.refundHistory) this.#insertRefundHistory(h);
+    for (const e of change.events) this.#insertEvent(e);
+    if (changesIndexedView(change)) this.#exec("UPDATE order_record SET version = version + 1");
+  }
+
+  /** A new event is pending and due at once: the alarm armed after the commit sends it. */
+  #insertEvent(e: NewEvent): void {
+    this.#exec("INSERT INTO events (id, type, at, body, status, next_attempt_at) VALUES (?, ?, ?, ?, 'pending', ?)", e.id, e.type, e.at, e.body, e.at);
   }
 
   #insertHistory(h: HistoryWrite): void {
@@ -323,6 +385,25 @@ export class OrderStorage {
 function sqlValue(value: unknown): SqlValue {
   if (typeof value === "boolean") return value ? 1 : 0;
   return value as SqlValue;
+}
+
+type EventRow = {
+  id: string;
+  type: EventType;
+  at: number;
+  body: string;
+  status: EventStatus;
+  attempts: number;
+  last_attempt_at: number | null;
+  last_error: string | null;
+  next_attempt_at: number | null;
+};
+
+function fromEventRow(row: EventRow): OutboxEvent {
+  return {
+    id: row.id, type: row.type, at: row.at, body: row.body, status: row.status, attempts: row.attempts,
+    lastAttemptAt: row.last_attempt_at, lastError: row.last_error, nextAttemptAt: row.next_attempt_at,
+  };
 }
 
 function fromOrderRow(row: OrderRow): Order {

@@ -53,6 +53,17 @@ function describe(lines: readonly LineItem[]): string {
   return truncateUtf8(text, MAX_DESCRIPTION_BYTES);
 }
 
+/**
+ * An order priced by the merchant's own backend (POST /admin/orders): its items as given, their
+ * sum, and the description given or the first item's name, kept within WeChat's byte limit.
+ */
+export function merchantPricedOrder(items: readonly LineItem[], description: string | undefined): PricingResult {
+  const amount = items.reduce((sum, item) => sum + item.price * item.quantity, 0);
+  if (amount > ITEM_LIMITS.maxAmount) return { ok: false, problem: "the order's amount is over the limit" };
+  const text = description === undefined || description.trim() === "" ? items[0]!.name : description.trim();
+  return { ok: true, order: { items: items.map(({ sku, name, quantity, price }) => ({ sku, name, quantity, price })), amount, description: truncateUtf8(text, MAX_DESCRIPTION_BYTES) } };
+}
+
 /** Cuts a string to at most `maxBytes` of UTF-8 without splitting a character; marks a cut with "…". */
 export function truncateUtf8(text: string, maxBytes: number): string {
   const encoder = new TextEncoder();

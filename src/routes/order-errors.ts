@@ -11,6 +11,8 @@ export function orderError(failure: OrderFailure): ApiError {
       return ApiError.notFound("No such order.");
     case "refund_not_found":
       return ApiError.notFound("No such refund.");
+    case "event_not_found":
+      return ApiError.notFound("No such event.");
     case "forbidden":
       return new ApiError(403, "forbidden", "This order belongs to another user.");
     case "already_final":

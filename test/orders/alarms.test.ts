@@ -20,11 +20,14 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
+/** A new order, once its alarm has run its first follow-up (the operator's index entry) and is armed for the order's own schedule. */
 async function newOrder(): Promise<{ id: string; expiresAt: number }> {
   const response = await h.createOrder(token);
   expect(response.status).toBe(201);
   const { order } = (await response.json()) as { order: { id: string; expiresAt: string } };
-  return { id: order.id, expiresAt: Date.parse(order.expiresAt) };
+  const expiresAt = Date.parse(order.expiresAt);
+  await vi.waitFor(async () => expect(await alarmAt(order.id)).toBe(expiresAt + EXPIRY_GRACE_MS), { timeout: 5_000, interval: 20 });
+  return { id: order.id, expiresAt };
 }
 
 async function alarmAt(id: string): Promise<number | null> {
@@ -42,9 +45,10 @@ const status = async (id: string) => (await orderObject(env, id).read())!.status
 const lastEntry = async (id: string) => (await orderObject(env, id).history()).at(-1);
 
 describe("an unpaid order's own alarm", () => {
-  it("is armed at expiry plus a grace period as soon as the order is stored", async () => {
-    const { id, expiresAt } = await newOrder();
-    expect(await alarmAt(id)).toBe(expiresAt + EXPIRY_GRACE_MS);
+  it("is armed at expiry plus a grace period once the order is stored (and its index entry written)", async () => {
+    const response = await h.createOrder(token);
+    const { order } = (await response.json()) as { order: { id: string; expiresAt: string } };
+    await vi.waitFor(async () => expect(await alarmAt(order.id)).toBe(Date.parse(order.expiresAt) + EXPIRY_GRACE_MS), { timeout: 5_000, interval: 20 });
   });
 
   it("recovers a payment whose notification never came", async () => {

@@ -100,7 +100,7 @@ describe("the order object's schema", () => {
       new OrderObject(ctx, env);
       return schemaOf(ctx.storage.sql);
     });
-    expect(Object.keys(fresh)).toEqual(["history", "order_record", "refunds", "schema_migrations"]);
+    expect(Object.keys(fresh)).toEqual(["events", "history", "order_record", "refunds", "schema_migrations"]);
     expect(migrated).toEqual(fresh);
   });
 

@@ -1,8 +1,10 @@
 // The test rig: the service's own fetch handler, with every outbound call to WeChat routed into a
-// fresh in-process WeChat simulator (sim/), and the simulator's notifications routed back into
-// the service. Nothing is canned: both sides sign, verify and keep state as they do when deployed.
+// fresh in-process WeChat simulator (sim/), the simulator's notifications routed back into the
+// service, and merchant events routed to an in-test receiver that verifies them with the Standard
+// Webhooks library. Nothing is canned: every side signs, verifies and keeps state as when deployed.
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { Webhook } from "standardwebhooks";
 import { vi } from "vitest";
 import worker from "../../src/index";
 import type { Env } from "../../src/env";
@@ -11,6 +13,36 @@ import { MERCHANT_KEY, PLATFORM_CERT, PLATFORM_KEY, WECHATPAY_PUBKEY_PRIVATE } f
 import { V3_SIM_SETTINGS } from "./v3-settings";
 
 export const SERVICE_ORIGIN = "http://127.0.0.1:8787";
+
+/** One delivery the merchant receiver got. */
+export interface MerchantDelivery {
+  readonly id: string;
+  readonly timestamp: string;
+  readonly signature: string;
+  readonly body: string;
+  /** the body, parsed */
+  readonly event: { id: string; type: string; timestamp: string; data: Record<string, unknown> };
+  /** whether the signature verified with the secret (the Standard Webhooks reference library) */
+  readonly verified: boolean;
+  /** the receiver's answer: its status, or "hang" (no answer until released), "refuse" (connection refused) */
+  readonly answer: number | "hang" | "refuse";
+}
+
+/** What the merchant receiver answers one delivery: a status, no answer until `release` is called, or a refused connection. */
+export type MerchantAnswer = number | "hang" | "refuse";
+
+/** The merchant's backend, in the test: records each delivery and answers as told. */
+export interface MerchantReceiver {
+  readonly deliveries: MerchantDelivery[];
+  /** how to answer a delivery (default 204); called with the parsed event */
+  answer: (event: MerchantDelivery["event"]) => MerchantAnswer;
+  /** answers every hanging delivery (with 204, or the connection drops if the service gave up) */
+  release(): void;
+  /** deliveries of one event id, in order */
+  of(eventId: string): MerchantDelivery[];
+}
+
+export const MERCHANT_ORIGIN = "https://merchant.example";
 
 export interface Harness {
   readonly env: Env;
@@ -31,6 +63,7 @@ export interface Harness {
   loseNotifications: boolean;
   /** The simulator's log of calls to one WeChat API. */
   calls(api: string): Promise<{ api: string; fields: Record<string, string> }[]>;
+  readonly merchant: MerchantReceiver;
   /** Creates an order for the logged-in user and returns the response body. */
   createOrder(token: string, items?: unknown, headers?: Record<string, string>): Promise<Response>;
 }
@@ -70,9 +103,11 @@ export function startHarness(options: { env?: Env } = {}): Harness {
       return harness.loseNotifications ? new Response("lost", { status: 503 }) : callService(request);
     },
   });
+  const merchant = merchantReceiver();
   const wechatOrigins = new Set([new URL(env.WECHAT_API_BASE ?? "").origin, new URL(env.WECHATPAY_API_BASE ?? "").origin]);
   vi.stubGlobal("fetch", async (input: RequestInfo | URL, init?: RequestInit) => {
     const request = new Request(input, init);
+    if (new URL(request.url).origin === MERCHANT_ORIGIN) return merchant.receive(request);
     if (!wechatOrigins.has(new URL(request.url).origin)) throw new Error(`unexpected outbound fetch to ${new URL(request.url).origin}`);
     outbound.push(request.clone());
     return sim.fetch(request);
@@ -115,8 +150,44 @@ export function startHarness(options: { env?: Env } = {}): Harness {
   const createOrder: Harness["createOrder"] = (token, items = [{ sku: "coffee", quantity: 1 }], headers = {}) =>
     call("/api/orders", { json: { items }, token, headers });
 
-  harness = { env: serviceEnv, sim, call, simControl, login, outbound, notifications, loseNotifications: false, calls, createOrder, clearFaults };
+  harness = { env: serviceEnv, sim, call, simControl, login, outbound, notifications, loseNotifications: false, calls, createOrder, clearFaults, merchant };
   return harness;
+}
+
+function merchantReceiver(): MerchantReceiver & { receive(request: Request): Promise<Response> } {
+  const verifier = new Webhook(env.MERCHANT_WEBHOOK_SECRET ?? "");
+  const deliveries: MerchantDelivery[] = [];
+  // Polled, not a promise resolved from the test: a promise made in one Durable Object's context
+  // cannot be settled from another's.
+  let released = false;
+  const receiver = {
+    deliveries,
+    answer: (_event: MerchantDelivery["event"]): MerchantAnswer => 204,
+    release() {
+      released = true;
+    },
+    of: (eventId: string) => deliveries.filter((d) => d.id === eventId),
+    async receive(request: Request): Promise<Response> {
+      const body = await request.text();
+      const headers = Object.fromEntries(request.headers);
+      let verified = true;
+      try {
+        verifier.verify(body, headers);
+      } catch {
+        verified = false;
+      }
+      const event = JSON.parse(body) as MerchantDelivery["event"];
+      const answer = receiver.answer(event);
+      deliveries.push({ id: headers["webhook-id"] ?? "", timestamp: headers["webhook-timestamp"] ?? "", signature: headers["webhook-signature"] ?? "", body, event, verified, answer });
+      if (answer === "refuse") throw new TypeError("connection refused");
+      if (answer === "hang") {
+        while (!released && !request.signal.aborted) await new Promise((resolve) => setTimeout(resolve, 20));
+        return new Response(null, { status: 204 });
+      }
+      return new Response(answer === 204 ? null : "merchant says no", { status: answer });
+    },
+  };
+  return receiver;
 }
 
 /** The JSON error body of the contract. */

@@ -108,13 +108,25 @@ const historyEntry = z.object({
 
 /** One step of a refund's life, as the admin view lists it (refundHistory). */
 const refundHistoryEntry = z.object({
-  refundId: z.string().check(z.regex(OUT_REFUND_NO)),
+  refundId,
   at: instant,
-  from: z.nullable(z.enum(["processing", "succeeded", "failed"])),
-  to: z.enum(["processing", "succeeded", "failed"]),
+  from: z.nullable(refundStatus),
+  to: refundStatus,
   event: z.enum(["created", "accepted", "lost", "succeeded", "failed", "flagged", "cancelled"]),
   source: z.enum(["api", "notify", "query", "close", "alarm", "admin"]),
   note: z.optional(z.string()),
+});
+
+/** A merchant event and its delivery, as the operator sees it. */
+const eventView = z.object({
+  id: z.string().check(z.describe("the event id, also webhook-id")),
+  type: z.enum(["order.paid", "order.closed", "refund.succeeded", "refund.failed"]),
+  timestamp: instant,
+  status: z.enum(["pending", "delivered", "failed"]),
+  attempts: z.int().check(z.minimum(0), z.describe("attempts in the current round (a redelivery starts a fresh one)")),
+  lastAttemptAt: z.nullable(instant),
+  lastError: z.nullable(z.string().check(z.describe("the last failed attempt's HTTP status or network error; never the receiver's body"))),
+  nextAttemptAt: z.nullable(instant),
 });
 
 /** One product of the public catalog. */
@@ -141,7 +153,10 @@ export const responses = {
   OrderWithPayment: z.object({ order, payment }),
   OrderPage: z.object({ orders: z.array(order), cursor }),
   ProductList: z.object({ products: z.array(product) }),
-  AdminOrderView: z.object({ order: adminOrder, history: z.array(historyEntry), refunds: z.array(refund), refundHistory: z.array(refundHistoryEntry) }),
+  MerchantEventView: eventView,
+  AdminOrderView: z.object({ order: adminOrder, history: z.array(historyEntry), refunds: z.array(refund), refundHistory: z.array(refundHistoryEntry), events: z.array(eventView) }),
+  EventPage: z.object({ events: z.array(z.extend(eventView, { orderId: z.string() })), cursor }),
+  EventRedelivered: z.object({ event: eventView }),
   AdminOrderPage: z.object({ orders: z.array(listedOrder), cursor }),
   RefundCreated: z.object({ refund: z.object({ id: refundId, amount: fen, status: refundStatus }), order }),
   RefundCancelled: z.object({ refund, order }),
