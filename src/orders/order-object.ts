@@ -77,10 +77,10 @@ export class OrderObject extends DurableObject<Env> {
     return (this.#store.load()?.refunds ?? []).map(toRefundView);
   }
 
-  /** The earliest time something is due, or null: what the alarm is armed for. */
+  /** The earliest time something is due, merchant events and the index entry included, or null: what the alarm is armed for. */
   nextDueAt(): number | null {
     const snapshot = this.#store.load();
-    return snapshot && decide.nextDueAt(snapshot);
+    return snapshot && this.#steps.dueAt(snapshot);
   }
 
   /** The operator's view in one call: refunds still processing and a pending order are checked with WeChat first. */

@@ -56,9 +56,14 @@ export class OrderSteps {
 
   /** Arms the alarm for what is due in `snapshot` (by default, the order as stored now). */
   async rearm(snapshot: OrderSnapshot = this.mustLoad()): Promise<void> {
+    await this.#store.arm(this.dueAt(snapshot));
+  }
+
+  /** The earliest time something is due, the follow-ups (index entry, events) included: what the alarm is armed for. */
+  dueAt(snapshot: OrderSnapshot): number | null {
     const own = decide.nextDueAt(snapshot);
     const followUps = this.#followUps.dueAt(Date.now());
-    await this.#store.arm(own === null ? followUps : followUps === null ? own : Math.min(own, followUps));
+    return own === null ? followUps : followUps === null ? own : Math.min(own, followUps);
   }
 
   /** Stores a new order with its first history entry, then the alarm that settles it at its expiry if nothing else does. */

@@ -13,7 +13,7 @@ import { vi } from "vitest";
 import type { HistoryEntry, OrderRecord, RefundView } from "../../src/orders/order-record";
 import { checkTransition, isPaidStatus, type OrderStatus } from "../../src/orders/order-state";
 import { orderObject } from "../../src/orders/order-store";
-import { startHarness, type Harness } from "../support/harness";
+import { startHarness, type Harness, type MerchantDelivery } from "../support/harness";
 import { preventPrototypeProxyChains } from "./proxy-chain-workaround";
 import { Rng, deal, deriveSeed } from "./rng";
 
@@ -123,6 +123,9 @@ export interface Figures {
   idempotencyReplays: Counter;
   virtualMinutes: number;
   realSeconds: number;
+  /** the merchant's receiver: its answers, and the events delivered by type */
+  merchantAnswers: Counter;
+  eventsDelivered: Counter;
 }
 
 function count(counter: Counter, key: string, by = 1): void {
@@ -209,6 +212,15 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       plan: action === "pay_refund" ? plans.shift()! : "full",
       token: null,
     })),
+  };
+  // The merchant's backend is unreliable too: a seeded share of deliveries fail (500, 503, a refused
+  // connection). Hanging receivers are left to the merchant-event tests: each costs the 10 s time-out.
+  const merchantRng = new Rng(deriveSeed(opts.seed, 4));
+  run.h.merchant.answer = () => {
+    const roll = merchantRng.int(1, 100);
+    const answer = roll <= 15 ? 500 : roll <= 20 ? 503 : roll <= 25 ? "refuse" : 204;
+    count(run.figures.merchantAnswers, String(answer));
+    return answer;
   };
   try {
     await shop(run, master);
@@ -800,6 +812,7 @@ async function compare(run: Run, ids: readonly string[]): Promise<void> {
     if (!known.has(no)) mismatch(run, no, "orphan", "WeChat holds an order we do not");
   }
 
+  const events = deliveriesByOrder(run);
   await pool(ids, run.opts.concurrency, async (id) => {
     const stub = orderObject(env, id);
     const [order, history, refunds] = await Promise.all([stub.read(), stub.history(), stub.refunds()]);
@@ -810,6 +823,7 @@ async function compare(run: Run, ids: readonly string[]): Promise<void> {
     const sim = await run.h.simControl<SimOrder>(`/__sim/orders/${id}`);
     const atWeChat = sim.error === undefined ? sim : null;
     compareOrder(run, order, history as HistoryEntry[], refunds as RefundView[], atWeChat);
+    compareOrderEvents(run, order, history as HistoryEntry[], refunds as RefundView[], events.get(id) ?? []);
     if (order.transactionId !== null) {
       const other = transactions.get(order.transactionId);
       if (other !== undefined) mismatch(run, id, "transaction", `transaction_id also on ${other}`);
@@ -986,6 +1000,8 @@ function emptyFigures(users: number): Figures {
     idempotencyReplays: {},
     virtualMinutes: 0,
     realSeconds: 0,
+    merchantAnswers: {},
+    eventsDelivered: {},
   };
 }
 
@@ -994,6 +1010,53 @@ const fmt = (counter: Counter) =>
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([k, v]) => `${k}=${v}`)
     .join(", ") || "none";
+
+/** The merchant receiver's deliveries, by the order their event is about (the data's order id). */
+function deliveriesByOrder(run: Run): Map<string, MerchantDelivery[]> {
+  const byOrder = new Map<string, MerchantDelivery[]>();
+  for (const d of run.h.merchant.deliveries) {
+    const id = (d.event.data.order as { id?: string } | undefined)?.id ?? "";
+    byOrder.set(id, [...(byOrder.get(id) ?? []), d]);
+    if (isDelivered(d)) count(run.figures.eventsDelivered, d.event.type);
+    if (!d.verified) mismatch(run, id, "event_signature", `${d.event.type} did not verify with the Standard Webhooks library`);
+  }
+  return byOrder;
+}
+
+const isDelivered = (d: MerchantDelivery) => typeof d.answer === "number" && d.answer >= 200 && d.answer < 300;
+
+/**
+ * The merchant's view of one order, against the order: its `order.paid` delivered under exactly one
+ * event id when it is paid (and none when not), `order.closed` when it was closed, each settled
+ * refund's outcome event, and no event attempted before the order's earlier ones were delivered.
+ */
+function compareOrderEvents(run: Run, order: OrderRecord, history: HistoryEntry[], refunds: RefundView[], deliveries: MerchantDelivery[]): void {
+  const bad = (check: string, detail: string) => mismatch(run, order.id, check, detail);
+  const idsOf = (type: string, delivered: boolean) => new Set(deliveries.filter((d) => d.event.type === type && (!delivered || isDelivered(d))).map((d) => d.id));
+  const paid = idsOf("order.paid", true);
+  if (idsOf("order.paid", false).size > 1) bad("event_paid_ids", "order.paid sent under more than one event id");
+  if (isPaidStatus(order.status) && paid.size !== 1) bad("event_paid", `paid, and order.paid delivered under ${paid.size} ids`);
+  if (!isPaidStatus(order.status) && paid.size > 0) bad("event_paid", `not paid (${order.status}), but order.paid delivered`);
+  if (history.some((e) => e.to === "closed") && idsOf("order.closed", true).size !== 1) bad("event_closed", "closed, but order.closed not delivered once");
+  for (const refund of refunds) {
+    if (refund.status === "processing") continue;
+    const type = refund.status === "succeeded" ? "refund.succeeded" : "refund.failed";
+    const found = deliveries.filter((d) => d.event.type === type && isDelivered(d) && (d.event.data.refund as { id?: string } | undefined)?.id === refund.id);
+    if (new Set(found.map((d) => d.id)).size !== 1) bad("event_refund", `refund ${refund.id} is ${refund.status}, but ${type} was delivered under ${new Set(found.map((d) => d.id)).size} ids`);
+  }
+  // In order: when an event is attempted, every earlier event of the order has been delivered.
+  const deliveredAt = new Map<string, number>();
+  deliveries.forEach((d, i) => {
+    if (isDelivered(d) && !deliveredAt.has(d.id)) deliveredAt.set(d.id, i);
+  });
+  for (const [i, d] of deliveries.entries()) {
+    const early = deliveries.find((e) => e.id !== d.id && e.event.timestamp < d.event.timestamp && !((deliveredAt.get(e.id) ?? Infinity) < i));
+    if (early !== undefined) {
+      bad("event_order", `${d.event.type} attempted before ${early.event.type} was delivered`);
+      return;
+    }
+  }
+}
 
 function render(run: Run): string {
   const f = run.figures;
@@ -1020,6 +1083,7 @@ function render(run: Run): string {
     `  faults injected: ${f.faultsInjectedTotal}, consumed ${f.faultsConsumedTotal}; harsh ones: ${fmt(f.faultShapes)}`,
     faults,
     `  HTTP answers: ${fmt(f.http)}`,
+    `  merchant receiver answers: ${fmt(f.merchantAnswers)}; events delivered: ${fmt(f.eventsDelivered)}`,
     `  alarms run: ${f.alarmsRun}; virtual time ${f.virtualMinutes} min; real time ${f.realSeconds} s`,
     `  mismatches: ${run.mismatches.length}`,
     ...run.mismatches.map((m) => `    ${m.orderId ?? "-"}  ${m.check}: ${m.detail}`),
