@@ -88,7 +88,7 @@ export const WALK = [
   {
     why: "11. WeChat finishes the refund a few seconds later and notifies us; the operator's view shows it",
     run: [`sleep 8; curl -s $S/admin/orders/$ORDER -H "Authorization: Bearer $ADMIN"; echo`],
-    sample: `{"order":{"id":"…","status":"partially_refunded",…"refundedAmount":800,…},"history":[…],"refunds":[{"id":"…",…"amount":800,…"status":"succeeded"…}]}`,
+    sample: `{"order":{"id":"…","status":"partially_refunded",…"refundedAmount":800,…},"history":[…],"refunds":[{"id":"…",…"amount":800,…"status":"succeeded"…}],"refundHistory":[…],"events":[]}`,
   },
   {
     why: "12. logout deletes the session; here the token is refused from then on",

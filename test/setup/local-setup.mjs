@@ -196,6 +196,16 @@ step("a refund after a pause is made, and finished by the simulator's alarm", as
     await sleep(1000);
   }
   assert.equal(view.body?.refunds?.[0]?.status, "succeeded", view.text);
+  // The local setup sets no MERCHANT_WEBHOOK_URL: a paid and refunded order records no merchant event.
+  assert.deepEqual(view.body?.events, [], view.text);
+  // …and the operator's listing (the D1 index the order keeps up to date) shows it as it is now.
+  let listed;
+  for (let i = 0; i < 10; i++) {
+    listed = await call(`${SERVICE}/admin/orders?limit=100`, { token: ADMIN });
+    if (listed.body?.orders?.some((o) => o.id === state.paidOrder && o.status === "partially_refunded")) break;
+    await sleep(500);
+  }
+  assert.ok(listed.body?.orders?.some((o) => o.id === state.paidOrder && o.status === "partially_refunded"), listed.text);
 });
 
 step("a logged-in user's new order after a pause is accepted by WeChat", async () => {
