@@ -1,6 +1,7 @@
 // Mini Program login: exchanges a wx.login code for openid and session_key (code2Session). Never lets the AppSecret, its URL or a session_key reach an error.
 import { WeChatError, upstreamText } from "./errors";
 import { checkTimeout, exchange, joinUrl, platformFetch } from "./http";
+import { jsonObject } from "./json";
 
 /** Where and as whom to call code2Session. */
 export interface LoginClientConfig {
@@ -41,7 +42,8 @@ export async function code2Session(config: LoginClientConfig, jsCode: string): P
   const url = `${joinUrl(config.apiBase, "/sns/jscode2session")}?${query.toString()}`;
   const text = await exchange(API, config.fetch ?? platformFetch, url, { method: "GET" }, timeoutMs);
 
-  const body = parseJsonObject(text);
+  const body = jsonObject(text);
+  if (body === null) throw new WeChatError(API, { kind: "malformed" });
   const errcode = body.errcode;
   // WeChat answers HTTP 200 for errors too; the errcode decides. Absent, null and 0 all mean "no error".
   if (errcode !== undefined && errcode !== null && errcode !== 0 && errcode !== "0") {
@@ -56,16 +58,6 @@ export async function code2Session(config: LoginClientConfig, jsCode: string): P
   return isNonEmptyString(unionid) ? { openid, sessionKey, unionid } : { openid, sessionKey };
 }
 
-function parseJsonObject(text: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new WeChatError(API, { kind: "malformed" });
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new WeChatError(API, { kind: "malformed" });
-  return value as Record<string, unknown>;
-}
 
 function isNonEmptyString(value: unknown): value is string {
   return typeof value === "string" && value !== "";

@@ -1,6 +1,7 @@
 // One JSON call to a mini-program server API (api.weixin.qq.com): POST, errcode check, typed failures. Never lets a secret, an access token or the URL into an error.
 import { WeChatError, upstreamText, type WeChatApi, type WeChatFailure } from "../errors";
 import { checkTimeout, exchange, joinUrl, platformFetch } from "../http";
+import { jsonObject } from "../json";
 
 /** Where and how to reach the mini-program server APIs; shared by the token, shipping and query calls. */
 export interface MpApiConfig {
@@ -72,14 +73,8 @@ export async function callMpApi(config: MpApiConfig, call: MpCall): Promise<Reco
     throw error;
   }
 
-  let answer: unknown;
-  try {
-    answer = JSON.parse(text);
-  } catch {
-    answer = undefined;
-  }
-  if (typeof answer !== "object" || answer === null || Array.isArray(answer)) throw new MpApiError(call.api, { kind: "malformed" });
-  const fields = answer as Record<string, unknown>;
+  const fields = jsonObject(text);
+  if (fields === null) throw new MpApiError(call.api, { kind: "malformed" });
   const errcode = fields.errcode;
   // WeChat answers HTTP 200 for failures too; the errcode decides.
   if (errcode !== undefined && errcode !== null && errcode !== 0 && errcode !== "0") {

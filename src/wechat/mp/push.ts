@@ -15,6 +15,7 @@
 // plaintext, whose 32-byte padding is then checked here, strictly. E_k is the runtime's AES (aesEcbEncrypt).
 // Encryption pads to 32 bytes itself and drops the block Web Crypto's own padding adds at the end.
 import { aesEcbEncrypt, importAesEcbKey } from "../aes-ecb";
+import { jsonObject } from "../json";
 
 const encoder = new TextEncoder();
 
@@ -328,8 +329,8 @@ export async function openPush(query: PushQuery, body: string, config: PushConfi
   if (timestamp === undefined || nonce === undefined || timestamp === "" || nonce === "") return { ok: false, reason: "missing_parameters" };
   if (!isFresh(timestamp, nowMs)) return { ok: false, reason: "stale_timestamp" };
   if (encoder.encode(body).byteLength > MAX_PUSH_BODY_BYTES) return { ok: false, reason: "too_large" };
-  const envelope = parseObject(body);
-  if (envelope === undefined) return { ok: false, reason: "bad_body" };
+  const envelope = jsonObject(body);
+  if (envelope === null) return { ok: false, reason: "bad_body" };
 
   const encrypted = query.encrypt_type === "aes";
   let message: unknown = envelope;
@@ -346,8 +347,8 @@ export async function openPush(query: PushQuery, body: string, config: PushConfi
       if (error instanceof PushCryptoError) return { ok: false, reason: "undecryptable" };
       throw error;
     }
-    message = parseObject(plain);
-    if (message === undefined) return { ok: false, reason: "bad_body" };
+    message = jsonObject(plain);
+    if (message === null) return { ok: false, reason: "bad_body" };
   } else {
     if (config.encodingAesKey !== undefined) return { ok: false, reason: "encryption_required" };
     if (!(await verifyPushSignature({ token: config.token, timestamp, nonce, signature: query.signature ?? "" }))) return { ok: false, reason: "bad_signature" };
@@ -357,14 +358,5 @@ export async function openPush(query: PushQuery, body: string, config: PushConfi
   } catch (error) {
     if (error instanceof PushEventError) return { ok: false, reason: "bad_event" };
     throw error;
-  }
-}
-
-function parseObject(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
   }
 }

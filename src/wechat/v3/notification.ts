@@ -3,6 +3,7 @@
 // typed values. Only what the order core needs is read; everything is checked for type and shape,
 // and the appid and mchid must be ours. Errors name the problem, never the content.
 import { AeadError, decryptAead } from "./aead";
+import { jsonObject } from "../json";
 
 export type NotificationRejection = "malformed" | "unsupported_resource" | "undecryptable" | "foreign_merchant";
 
@@ -54,7 +55,7 @@ export interface V3RefundResult {
 
 /** Parses the envelope and decrypts its resource; returns the envelope and the resource's JSON. */
 export async function openNotification(body: string, apiV3Key: string): Promise<{ envelope: NotificationEnvelope; resource: Record<string, unknown> }> {
-  const data = objectOf(parseJson(body), "the notification is not a JSON object");
+  const data = objectOf(jsonObject(body), "the notification is not a JSON object");
   const resource = objectOf(data.resource, "the notification has no resource object");
   const id = text(data.id);
   const eventType = text(data.event_type);
@@ -75,7 +76,7 @@ export async function openNotification(body: string, apiV3Key: string): Promise<
   }
   return {
     envelope: { id, eventType, createTime: text(data.create_time) ?? "", originalType: text(resource.original_type) ?? "" },
-    resource: objectOf(parseJson(plain), "the decrypted resource is not a JSON object"),
+    resource: objectOf(jsonObject(plain), "the decrypted resource is not a JSON object"),
   };
 }
 
@@ -118,13 +119,6 @@ export function readRefundResult(data: Record<string, unknown>, ours: { mchid: s
   return result;
 }
 
-function parseJson(body: string): unknown {
-  try {
-    return JSON.parse(body);
-  } catch {
-    throw new NotificationError("malformed", "the body is not JSON");
-  }
-}
 
 function objectOf(value: unknown, message: string): Record<string, unknown> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) throw new NotificationError("malformed", message);

@@ -10,6 +10,7 @@ import { normalizeSerial, type PlatformCertificate } from "./keys";
 import { readTransaction, type V3Transaction } from "./notification";
 import { authorizationHeader, type MerchantSigner } from "./signature";
 import { verifyWeChatPaySignature, type VerificationKeys } from "./verifier";
+import { jsonObject } from "../json";
 
 export interface V3PayClientConfig {
   /** e.g. "https://api.mch.weixin.qq.com", or a simulator's origin */
@@ -120,11 +121,11 @@ export function createV3PayClient(config: V3PayClientConfig): V3PayClient {
     const text = new TextDecoder().decode(answer.body);
     if (answer.status >= 200 && answer.status < 300) {
       if (text === "") return null;
-      const data = parseObject(text);
+      const data = jsonObject(text);
       if (data === null) throw new WeChatError(api, { kind: "malformed" });
       return data;
     }
-    const error = parseObject(text);
+    const error = jsonObject(text);
     const code = typeof error?.code === "string" ? error.code : "";
     if (code === "") throw new WeChatError(api, { kind: "http", status: answer.status });
     throw new WeChatError(api, { kind: "business", code, description: upstreamText(error?.message, config.apiV3Key !== undefined ? [config.apiV3Key] : []) });
@@ -206,14 +207,6 @@ export function createV3PayClient(config: V3PayClientConfig): V3PayClient {
   };
 }
 
-function parseObject(text: string): Record<string, unknown> | null {
-  try {
-    const data: unknown = JSON.parse(text);
-    return typeof data === "object" && data !== null && !Array.isArray(data) ? (data as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
-}
 
 function readRefund(api: WeChatApi, data: Record<string, unknown> | null): V3Refund {
   const refundId = data?.refund_id;
