@@ -23,7 +23,12 @@ export default defineConfig({
     projects: [
       {
         plugins: [cloudflareTest({ wrangler, miniflare: { bindings: MERCHANT_BINDINGS } })],
-        test: { name: "v2", include: ["test/**/*.test.ts"], exclude: ["test/v3/**"], ...common },
+        test: { name: "v2", include: ["test/**/*.test.ts"], exclude: ["test/v3/**", "test/shipping/virtual.test.ts"], ...common },
+      },
+      {
+        // WECHAT_SHIPPING=virtual, and message push in plain mode (no EncodingAESKey).
+        plugins: [cloudflareTest({ wrangler, miniflare: { bindings: { ...MERCHANT_BINDINGS, WECHAT_SHIPPING: "virtual", WECHAT_PUSH_AES_KEY: "" } } })],
+        test: { name: "virtual-shipping", include: ["test/shipping/virtual.test.ts"], ...common },
       },
       {
         plugins: [
@@ -34,7 +39,7 @@ export default defineConfig({
         ],
         test: {
           name: "v3",
-          include: ["test/v3/**/*.test.ts", "test/chaos/chaos.test.ts", "test/hardening.test.ts", "test/products.test.ts", "test/introspect.test.ts"],
+          include: ["test/v3/**/*.test.ts", "test/shipping/shipping.test.ts", "test/shipping/push.test.ts", "test/chaos/chaos.test.ts", "test/hardening.test.ts", "test/products.test.ts", "test/introspect.test.ts"],
           ...common,
         },
       },

@@ -88,10 +88,15 @@ export const WALK = [
   {
     why: "11. WeChat finishes the refund a few seconds later and notifies us; the operator's view shows it",
     run: [`sleep 8; curl -s $S/admin/orders/$ORDER -H "Authorization: Bearer $ADMIN"; echo`],
-    sample: `{"order":{"id":"…","status":"partially_refunded",…"refundedAmount":800,…},"history":[…],"refunds":[{"id":"…",…"amount":800,…"status":"succeeded"…}],"refundHistory":[…],"events":[]}`,
+    sample: `{"order":{"id":"…","status":"partially_refunded",…"refundedAmount":800,…},"history":[…],"refunds":[{"id":"…",…"amount":800,…"status":"succeeded"…}],"refundHistory":[…],"events":[],"shipping":null}`,
   },
   {
-    why: "12. logout deletes the session; here the token is refused from then on",
+    why: "12. the operator uploads the order's shipping information to WeChat (WECHAT_SHIPPING=manual locally); WeChat learns of a payment a minute after it, so a quick upload is `uploading` and the order's alarm sends it again",
+    run: [`curl -s -X POST $S/admin/orders/$ORDER/shipping -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' -d '{"logisticsType":"virtual","itemDesc":"Latte art course"}'; echo`],
+    sample: `{"order":{"id":"…","status":"partially_refunded",…},"shipping":{"status":"upload…","logisticsType":"virtual","packages":[{"itemDesc":"Latte art course"}],…}}`,
+  },
+  {
+    why: "13. logout deletes the session; here the token is refused from then on",
     run: [
       `curl -s -o /dev/null -w '%{http_code}\\n' -X POST $S/api/logout -H "Authorization: Bearer $TOKEN"`,
       `curl -s $S/api/orders -H "Authorization: Bearer $TOKEN"; echo`,

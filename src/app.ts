@@ -15,6 +15,7 @@ import { adminRoutes } from "./routes/admin";
 import { refundNotifyRoutes } from "./routes/refund-notify";
 import { v3NotifyRoutes } from "./routes/v3-notify";
 import { openApiRoutes } from "./routes/openapi";
+import { wechatPushRoutes } from "./routes/wechat-push";
 
 export const app = new Hono<AppEnv>();
 
@@ -44,6 +45,7 @@ app.route("/", productRoutes);
 app.route("/", payNotifyRoutes);
 app.route("/", refundNotifyRoutes);
 app.route("/", v3NotifyRoutes);
+app.route("/", wechatPushRoutes);
 app.route("/", adminRoutes);
 app.route("/", openApiRoutes);
 

@@ -42,9 +42,16 @@ export interface Config {
   readonly merchantWebhookUrl: string | null;
   /** required with the URL: the whsec_… key the events are signed with */
   readonly merchantWebhookSecret: string | null;
+  /** WeChat's order shipping management: off, uploads by the operator, or every paid order uploaded as virtual goods */
+  readonly shipping: ShippingMode;
+  /** the Token of the mini program's message push (settlement pushes); without it, /api/wechat/push is not configured */
+  readonly pushToken: string | null;
+  /** the push's EncodingAESKey: with it, only safe-mode (encrypted) pushes are accepted */
+  readonly pushAesKey: string | null;
 }
 
 export type ApiVersion = "v2" | "v3";
+export type ShippingMode = "off" | "manual" | "virtual";
 
 export type ConfigKey = keyof Config;
 
@@ -100,6 +107,16 @@ const SETTINGS: { readonly [K in ConfigKey]: { readonly name: keyof Env & string
       return problem === null ? { value: raw ?? "" } : { problem };
     }),
   },
+  shipping: {
+    name: "WECHAT_SHIPPING",
+    parse: withDefault("off", (raw): { value: ShippingMode } | { problem: string } =>
+      raw === "off" || raw === "manual" || raw === "virtual" ? { value: raw } : { problem: 'must be "off", "manual" or "virtual"' },
+    ),
+  },
+  // The push settings' shapes are WeChat's: the console accepts a Token of 3 to 32 letters or digits, and
+  // generates an EncodingAESKey of 43 (base64 of a 32-byte key without its "=").
+  pushToken: { name: "WECHAT_PUSH_TOKEN", parse: optional(matching(/^[0-9A-Za-z]{3,32}$/, "must be the message push Token: 3 to 32 letters or digits")) },
+  pushAesKey: { name: "WECHAT_PUSH_AES_KEY", parse: optional(matching(/^[0-9A-Za-z]{43}$/, "must be the message push EncodingAESKey: 43 letters or digits")) },
 };
 
 /** Settings only API v2 needs, and settings only API v3 needs: the other version's are not required. */
@@ -131,6 +148,9 @@ function load(env: Env): Loaded {
   if (values.apiVersion === "v3" && (values.wechatPayPublicKey === null) !== (values.wechatPayPublicKeyId === null) && !problems.wechatPayPublicKey && !problems.wechatPayPublicKeyId) {
     const missing = values.wechatPayPublicKey === null ? "wechatPayPublicKey" : "wechatPayPublicKeyId";
     problems[missing] = { setting: SETTINGS[missing].name, problem: "is needed with the other half of WeChat Pay's public key (the key and its PUB_KEY_ID_…)" };
+  }
+  if (values.pushAesKey != null && values.pushToken === null) {
+    problems.pushToken = { setting: SETTINGS.pushToken.name, problem: "is required with WECHAT_PUSH_AES_KEY (every push is signed with it)" };
   }
   if (values.merchantWebhookUrl != null && values.merchantWebhookSecret === null) {
     problems.merchantWebhookSecret = { setting: SETTINGS.merchantWebhookSecret.name, problem: "is required with MERCHANT_WEBHOOK_URL" };
@@ -326,7 +346,10 @@ function parseCatalog(raw: string | undefined): { value: Catalog } | { problem: 
 
 /** The values that must never appear in a log line or a response (see log.ts). */
 export function secretsOf(env: Env): (string | undefined)[] {
-  return [env.WECHAT_SECRET, env.WECHATPAY_KEY, env.ADMIN_TOKEN, env.MERCHANT_WEBHOOK_SECRET];
+  return [
+    env.WECHAT_SECRET, env.WECHATPAY_KEY, env.ADMIN_TOKEN, env.MERCHANT_WEBHOOK_SECRET,
+    env.WECHATPAY_APIV3_KEY, env.WECHATPAY_PRIVATE_KEY, env.WECHAT_PUSH_TOKEN, env.WECHAT_PUSH_AES_KEY,
+  ];
 }
 
 /** Where merchant events go, when MERCHANT_WEBHOOK_URL is set at all. */
@@ -342,4 +365,9 @@ export function merchantWebhook(env: Env): MerchantWebhook | null {
   const url = values.merchantWebhookUrl;
   const secret = values.merchantWebhookSecret;
   return { target: typeof url === "string" && typeof secret === "string" ? { url, secret } : null };
+}
+
+/** The deployment's shipping mode; "off" while WECHAT_SHIPPING is unusable (/healthz names it). */
+export function shippingMode(env: Env): ShippingMode {
+  return load(env).values.shipping ?? "off";
 }

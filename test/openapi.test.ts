@@ -10,7 +10,8 @@ import { app } from "../src/app";
 import type { ErrorCode } from "../src/errors";
 import { ERROR_CODES, responses } from "../src/http/schemas/responses";
 import type { OrderStatus, TransitionSource } from "../src/orders/order-state";
-import { startHarness, type Harness } from "./support/harness";
+import { pushSignature } from "../src/wechat/mp";
+import { SERVICE_ORIGIN, startHarness, type Harness } from "./support/harness";
 
 const ADMIN = env.ADMIN_TOKEN!;
 
@@ -103,13 +104,13 @@ describe("GET /openapi.json", () => {
   });
 
   it("describes the merchant events of contract v1.1 under webhooks, with the Standard Webhooks headers", () => {
-    expect(Object.keys(doc.webhooks).sort()).toEqual(["order.closed", "order.paid", "refund.failed", "refund.succeeded"]);
+    expect(Object.keys(doc.webhooks).sort()).toEqual(["order.closed", "order.paid", "order.settled", "order.shipped", "refund.failed", "refund.succeeded"]);
     for (const [type, { post }] of Object.entries(doc.webhooks)) {
       expect(post.parameters.map((p) => [p.name, p.in, p.required])).toEqual([["webhook-id", "header", true], ["webhook-timestamp", "header", true], ["webhook-signature", "header", true]]);
       const event = resolve(post.requestBody!.content["application/json"]!.schema);
       expect(event).toMatchObject({ required: ["id", "type", "timestamp", "data"], properties: { type: { const: type } } });
       const data = (event as { properties: { data: { required: string[] } } }).properties.data.required;
-      expect(data).toEqual(type.startsWith("refund.") ? ["order", "refund"] : ["order"]);
+      expect(data).toEqual(type.startsWith("refund.") ? ["order", "refund"] : type === "order.shipped" || type === "order.settled" ? ["order", "shipping"] : ["order"]);
     }
   });
 
@@ -192,6 +193,21 @@ describe("the real answers of a full flow match the document", () => {
     const queued = (await call("POST", "/admin/orders/{id}/refunds", { id }, { token: ADMIN, json: { amount: 500 } })).body as { refund: { id: string } };
     const cancelled = await call("POST", "/admin/orders/{id}/refunds/{refundId}/cancel", { id, refundId: queued.refund.id }, { method: "POST", token: ADMIN });
     expect(cancelled.body).toMatchObject({ refund: { status: "failed", failure: "cancelled" } });
+    // Shipping: WeChat's shipping service learns of a payment a minute after it (the simulator at once, here).
+    await h.simControl("/__sim/settings", { mpPaymentVisibleAfterSeconds: 0 });
+    const shipped = await call("POST", "/admin/orders/{id}/shipping", { id }, { token: ADMIN, json: { logisticsType: "express", packages: [{ trackingNo: "SF1234567890", expressCompany: "SF", itemDesc: "Coffee" }] } });
+    expect(shipped.body).toMatchObject({ order: { id }, shipping: { status: "uploaded", logisticsType: "express" } });
+    expect((await call("POST", "/admin/orders/{id}/shipping", { id }, { token: ADMIN, json: { logisticsType: "virtual" } })).status).toBe(400);
+    expect((await call("POST", "/admin/orders/{id}/shipping", { id: other.order.id }, { token: ADMIN, json: { logisticsType: "virtual", itemDesc: "Tea" } })).status).toBe(409);
+    // WeChat's message push: the console's URL check, and a settlement in safe mode.
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const signature = await pushSignature([env.WECHAT_PUSH_TOKEN!, timestamp, "2468"]);
+    expect((await call("GET", `/api/wechat/push?${new URLSearchParams({ signature, timestamp, nonce: "2468", echostr: "e1" })}`, {})).body).toBe("e1");
+    expect((await call("GET", `/api/wechat/push?${new URLSearchParams({ signature: "0".repeat(40), timestamp, nonce: "2468", echostr: "e1" })}`, {})).status).toBe(403);
+    const pushed = await h.simControl<{ url: string }>("/__sim/push", { event: "trade_manage_order_settlement", outTradeNo: id, mode: "safe", settled: true, url: `${SERVICE_ORIGIN}/elsewhere` });
+    const pushQuery = new URL(pushed.url).search;
+    expect((await call("POST", `/api/wechat/push${pushQuery}`, {}, { body: h.notifications.at(-1)!, headers: { "Content-Type": "application/json" } })).body).toBe("success");
+    expect((await call("POST", `/api/wechat/push${pushQuery.replace(/msg_signature=\w+/, `msg_signature=${"0".repeat(40)}`)}`, {}, { body: h.notifications.at(-1)!, headers: { "Content-Type": "application/json" } })).status).toBe(403);
     const view = await call("GET", "/admin/orders/{id}", { id }, { token: ADMIN });
     expect((view.body as { refunds: unknown[]; history: unknown[] }).refunds).toHaveLength(2);
 

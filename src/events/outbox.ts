@@ -4,14 +4,14 @@
 import { MAX_ATTEMPTS, nextAttemptAt } from "./schedule";
 import type { DeliveryOutcome } from "./delivery";
 
-export const EVENT_TYPES = ["order.paid", "order.closed", "refund.succeeded", "refund.failed"] as const;
+export const EVENT_TYPES = ["order.paid", "order.closed", "refund.succeeded", "refund.failed", "order.shipped", "order.settled"] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export const EVENT_STATUSES = ["pending", "delivered", "failed"] as const;
 export type EventStatus = (typeof EVENT_STATUSES)[number];
 
 /** What an event id looks like: "evt_" and the id of the order or refund it is about, then what happened. */
-export const EVENT_ID_PATTERN = /^evt_[0-9A-Za-z_-]{6,32}\.(paid|closed|succeeded|failed)$/;
+export const EVENT_ID_PATTERN = /^evt_[0-9A-Za-z_-]{6,32}\.(paid|closed|succeeded|failed|shipped|reshipped|settled)$/;
 
 /** An event as a decision writes it: its body is final. */
 export interface NewEvent {
@@ -49,11 +49,12 @@ export interface EventView {
 
 /**
  * The event `type` about `subjectId` (the order, or the refund for refund events), at `at`. Its id
- * follows from what happened: an order is paid or closed once and a refund ends once, so a
- * decision replayed after a crash can never write the same change's event twice under two ids.
+ * follows from what happened: an order is paid, closed and settled once and a refund ends once, so a
+ * decision replayed after a crash can never write the same change's event twice under two ids. An
+ * order is shipped at most twice (WeChat allows one re-shipment): the second is `what` "reshipped".
  */
-export function newEvent(type: EventType, subjectId: string, at: number, data: Record<string, unknown>): NewEvent {
-  const id = `evt_${subjectId}.${type.split(".")[1]}`;
+export function newEvent(type: EventType, subjectId: string, at: number, data: Record<string, unknown>, what = type.split(".")[1]): NewEvent {
+  const id = `evt_${subjectId}.${what}`;
   return { id, type, at, body: JSON.stringify({ id, type, timestamp: new Date(at).toISOString(), data }) };
 }
 

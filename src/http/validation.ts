@@ -10,6 +10,8 @@ import { EVENT_ID_PATTERN, EVENT_STATUSES } from "../events/outbox";
 import { ORDER_ID_PATTERN } from "../orders/order-id";
 import { ITEM_LIMITS } from "../orders/pricing";
 import { REFUND_LIMITS } from "../orders/refund-rules";
+import { LOGISTICS_TYPES } from "../orders/shipping";
+import { ITEM_DESC_MAX_CHARS, MAX_PACKAGES } from "../orders/shipping-decisions";
 import { OUT_REFUND_NO } from "../wechat/pay-client";
 import { isXmlText } from "../wechat/xml";
 
@@ -21,6 +23,9 @@ const instant = z.pipe(
   z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:\d{2})$/, "must be an ISO 8601 instant with an offset, e.g. 2026-12-01T00:00:00+08:00")),
   z.transform((text) => Date.parse(text)),
 );
+
+/** WeChat's item_desc: 1 to 120 characters (code points, so an emoji counts once), not blank. */
+const itemDesc = z.string().check(z.refine((text) => text.trim() !== "" && [...text].length <= ITEM_DESC_MAX_CHARS, `must be 1 to ${ITEM_DESC_MAX_CHARS} characters`));
 
 const printable = (max: number) => z.string().check(z.regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces"), z.maxLength(max));
 
@@ -81,6 +86,38 @@ export const schemas = {
     status: z.optional(z.enum(EVENT_STATUSES)),
     limit: z.optional(z.pipe(z.string().check(z.regex(/^(?:[1-9]|[1-9][0-9]|100)$/, "must be a whole number from 1 to 100")), z.transform(Number))),
     cursor: z.optional(z.string().check(z.maxLength(200))),
+  }),
+  shipping: z.object({
+    logisticsType: z.enum(LOGISTICS_TYPES, { error: `must be one of ${LOGISTICS_TYPES.join(", ")}` }),
+    packages: z.optional(
+      z
+        .array(
+          z.object({
+            trackingNo: z.string({ error: "is required: the parcel's tracking number" }).check(z.regex(/^[0-9A-Za-z-]{1,128}$/, "must be 1 to 128 letters, digits or dashes")),
+            expressCompany: z.string({ error: "is required: WeChat's express company code" }).check(z.regex(/^[0-9A-Za-z_]{1,64}$/, "must be WeChat's express company code (get_delivery_list)")),
+            itemDesc,
+            receiverContact: z.optional(z.string().check(z.regex(/^[0-9+*-]{4,32}$/, "must be the receiver's masked phone number, e.g. 189****1234"))),
+          }),
+        )
+        .check(z.minLength(1, "must list 1 to 15 packages"), z.maxLength(MAX_PACKAGES, `must list 1 to ${MAX_PACKAGES} packages`)),
+    ),
+    itemDesc: z.optional(itemDesc),
+    split: z.optional(z.boolean()),
+    isAllDelivered: z.optional(z.boolean()),
+  }),
+  // WeChat's message push: what WeChat puts on the URL (the URL check adds echostr; safe mode encrypt_type and msg_signature).
+  pushCheck: z.object({
+    signature: z.string().check(z.regex(/^[0-9a-f]{40}$/, "must be a SHA-1 signature")),
+    timestamp: z.string().check(z.regex(/^\d{1,12}$/, "must be unix seconds")),
+    nonce: z.string().check(z.regex(/^[0-9A-Za-z]{1,64}$/, "must be WeChat's nonce")),
+    echostr: z.string().check(z.regex(/^[0-9A-Za-z]{1,256}$/, "must be WeChat's echostr")),
+  }),
+  push: z.object({
+    signature: z.string().check(z.regex(/^[0-9a-f]{40}$/, "must be a SHA-1 signature")),
+    timestamp: z.string().check(z.regex(/^\d{1,12}$/, "must be unix seconds")),
+    nonce: z.string().check(z.regex(/^[0-9A-Za-z]{1,64}$/, "must be WeChat's nonce")),
+    encrypt_type: z.optional(z.literal("aes")),
+    msg_signature: z.optional(z.string().check(z.regex(/^[0-9a-f]{40}$/, "must be a SHA-1 signature"))),
   }),
   introspect: z.object({
     // Any string is a fair question (the answer for a malformed one is simply "not active").

@@ -26,7 +26,7 @@ function errorsOf(op: Operation): Map<ErrorStatus, Set<ErrorCode>> {
     add(429, "rate_limited");
     add(503, "not_configured");
   }
-  if (op.json || op.query || op.headers) add(400, "invalid_request");
+  if (op.json || op.anyJson || op.query || op.headers) add(400, "invalid_request");
   if (op.json) add(415, "unsupported_media_type");
   // The body limit stands in front of every route, whether or not it reads a body.
   if (op.method === "post") add(413, "payload_too_large");
@@ -59,11 +59,13 @@ function parameters(schema: z.ZodMiniType | undefined, where: "path" | "query" |
 const XML = { "text/xml": { schema: { type: "string", description: "WeChat's <xml> document" } } };
 const REQUEST_ID = { "X-Request-Id": { $ref: "#/components/headers/X-Request-Id" } };
 
-function answer({ description, json, xml }: Answer): Json {
+const TEXT = { "text/plain": { schema: { type: "string" } } };
+
+function answer({ description, json, xml, text }: Answer): Json {
   return {
     description,
     headers: REQUEST_ID,
-    ...(json ? { content: { "application/json": { schema: ref(json) } } } : xml ? { content: XML } : {}),
+    ...(json ? { content: { "application/json": { schema: ref(json) } } } : xml ? { content: XML } : text ? { content: TEXT } : {}),
   };
 }
 
@@ -80,8 +82,9 @@ function operation(op: Operation): Json {
       content: { "application/json": { schema: jsonSchema(errorBody([...codes] as [ErrorCode, ...ErrorCode[]]), "output") } },
     };
   }
-  const requestBody = op.json
-    ? { required: true, content: { "application/json": { schema: jsonSchema(op.json, "input") } } }
+  const body = op.json ?? op.anyJson;
+  const requestBody = body
+    ? { required: true, content: { "application/json": { schema: jsonSchema(body, "input") } } }
     : op.xml
       ? { required: true, content: XML }
       : undefined;
@@ -151,7 +154,7 @@ function buildDocument(): Json {
     tags: [
       { name: "mini-program", description: "called by the mini-program, with the token of POST /api/login" },
       { name: "operator", description: "called by the merchant's staff and backend, with ADMIN_TOKEN" },
-      { name: "wechat", description: "WeChat Pay's notifications (XML)" },
+      { name: "wechat", description: "WeChat Pay's notifications (XML, or JSON in API v3) and the mini program's message push" },
       { name: "service" },
       { name: "merchant events", description: "what we POST to the merchant's backend" },
     ],

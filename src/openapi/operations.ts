@@ -12,6 +12,8 @@ export interface Answer {
   readonly description: string;
   readonly json?: keyof typeof responses;
   readonly xml?: true;
+  /** plain text (the message push's answers) */
+  readonly text?: true;
 }
 
 /** One endpoint, in OpenAPI's path syntax. */
@@ -29,6 +31,8 @@ export interface Operation {
   readonly json?: ZodMiniType;
   /** one of WeChat's XML notifications: its answers are XML whatever happens */
   readonly xml?: true;
+  /** a JSON body read whatever its Content-Type says (WeChat's message push) */
+  readonly anyJson?: ZodMiniType;
   readonly answers: Readonly<Partial<Record<200 | 201 | 202 | 204 | 400 | 401 | 413 | 500 | 503, Answer>>>;
   /** the contract's JSON errors particular to this endpoint, by status */
   readonly errors?: Readonly<Partial<Record<ErrorStatus, readonly ErrorCode[]>>>;
@@ -257,6 +261,41 @@ export const operations: readonly Operation[] = [
     params: schemas.refundPath,
     answers: { 200: { description: "the refund and the order", json: "RefundCancelled" } },
     errors: { 409: ["invalid_state"], ...upstream },
+  },
+  {
+    method: "post",
+    path: "/admin/orders/{id}/shipping",
+    summary: "Upload the order's shipping information to WeChat",
+    description:
+      "Stored on the order first, then uploaded with the service's stable access token; what WeChat cannot take yet (a payment it learns of a minute after it, a busy moment) is retried by the order's alarm. Express needs 1–15 packages (more than one with split and isAllDelivered); the other kinds need itemDesc. WeChat allows one re-shipment.",
+    tag: "operator",
+    auth: "operator",
+    params: schemas.orderId,
+    json: schemas.shipping,
+    answers: { 202: { description: "the order, and its shipping: uploaded, uploading (retried) or failed (WeChat's code in lastError)", json: "ShippingAccepted" } },
+    errors: { 409: ["invalid_state"], 503: ["not_configured"] },
+  },
+  {
+    method: "get",
+    path: "/api/wechat/push",
+    summary: "WeChat's message push URL check",
+    description: "The signature is SHA-1 over WECHAT_PUSH_TOKEN, timestamp and nonce sorted; the timestamp within 5 minutes.",
+    tag: "wechat",
+    query: schemas.pushCheck,
+    answers: { 200: { description: "echostr, as WeChat sent it", text: true } },
+    errors: { 403: ["forbidden"], 503: ["not_configured"] },
+  },
+  {
+    method: "post",
+    path: "/api/wechat/push",
+    summary: "WeChat's message push: order settlement and shipping reminders",
+    description:
+      "Plain mode (signature) or, with WECHAT_PUSH_AES_KEY, safe mode only (msg_signature over the Encrypt field, AES-256-CBC for our appid). trade_manage_order_settlement sets the order's settledAt (or its estimate) and sends order.settled; anything else is acknowledged.",
+    tag: "wechat",
+    query: schemas.push,
+    anyJson: responses.WeChatPush,
+    answers: { 200: { description: "success: applied, or nothing to apply", text: true } },
+    errors: { 403: ["forbidden"], 503: ["not_configured"] },
   },
   {
     method: "post",

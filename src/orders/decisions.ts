@@ -10,6 +10,7 @@ import type { GatewayFailure, PrepayRequest, QueryResult, TradeReport } from "./
 import { nextRefundSlot, refundRefusal, REFUND_LIMITS, statusAfterRefunds } from "./refund-rules";
 import { isFinalRefund, publicRefundStatus, refundTransition, type RefundEvent, type RefundState } from "./refund-state";
 import { backoffDelay } from "./retry-schedule";
+import { NO_SHIPPING, toShippingView, type Shipping } from "./shipping";
 
 /** A prepay_id is valid for 2 h; we stop handing it out 10 min before so the payer has time to pay. */
 export const PREPAY_TTL_MS = 2 * 3600_000;
@@ -31,6 +32,9 @@ export type OrderPatch = Partial<
 export type RefundPatch = Partial<
   Pick<Refund, "refundId" | "submittedAt" | "finishedAt" | "failure" | "needsAttention" | "attempts" | "lastAttemptAt" | "lastCheckedAt" | "nextAttemptAt">
 >;
+
+/** The shipping columns a decision may change. */
+export type ShippingPatch = Partial<Shipping>;
 
 /** One entry of the order's public history: written when the status the contract shows changes. */
 export interface HistoryWrite {
@@ -66,6 +70,7 @@ export interface Change {
   readonly newRefunds: readonly Refund[];
   readonly refunds: ReadonlyMap<string, RefundPatch & { readonly state?: RefundState }>;
   readonly refundHistory: readonly RefundHistoryWrite[];
+  readonly shipping: ShippingPatch;
   /** the merchant events this change causes, stored with it (the shell drops them when no MERCHANT_WEBHOOK_URL is set) */
   readonly events: readonly NewEvent[];
   /** written after the commit, by the shell */
@@ -87,6 +92,7 @@ export function isEmptyChange(change: Change): boolean {
     change.newRefunds.length === 0 &&
     change.refunds.size === 0 &&
     change.refundHistory.length === 0 &&
+    Object.keys(change.shipping).length === 0 &&
     change.events.length === 0
   );
 }
@@ -101,16 +107,18 @@ export function changesIndexedView(change: Change): boolean {
 }
 
 /** Accumulates one decision's writes over a snapshot; pure from the outside. */
-class Draft {
+export class Draft {
   order: Order;
   refunds: Refund[];
+  shipping: Shipping;
   readonly #orderPatch: OrderPatch = {};
+  readonly #shippingPatch: ShippingPatch = {};
   readonly #history: HistoryWrite[] = [];
   readonly #newRefunds: Refund[] = [];
   readonly #refundPatches = new Map<string, RefundPatch & { state?: RefundState }>();
   readonly #refundHistory: RefundHistoryWrite[] = [];
   /** what happened, in order; the events' bodies are built in done(), from the order as the change leaves it */
-  readonly #eventCauses: { readonly type: EventType; readonly refundId: string | null }[] = [];
+  readonly #eventCauses: { readonly type: EventType; readonly refundId: string | null; readonly suffix?: string }[] = [];
   readonly #logs: LogWrite[] = [];
 
   constructor(
@@ -119,6 +127,7 @@ class Draft {
   ) {
     this.order = snapshot.order;
     this.refunds = [...snapshot.refunds];
+    this.shipping = snapshot.shipping;
   }
 
   set(patch: OrderPatch): void {
@@ -140,6 +149,16 @@ class Draft {
     }
     this.log("info", "order_transition", { orderId: this.order.id, from, to, source });
     return check;
+  }
+
+  setShipping(patch: ShippingPatch): void {
+    Object.assign(this.#shippingPatch, patch);
+    this.shipping = { ...this.shipping, ...patch };
+  }
+
+  /** A merchant event about the order's shipping (order.shipped, order.settled); `suffix` tells a re-shipment's event from the first's. */
+  shippingEvent(type: "order.shipped" | "order.settled", suffix?: string): void {
+    this.#eventCauses.push({ type, refundId: null, ...(suffix === undefined ? {} : { suffix }) });
   }
 
   refund(id: string): Refund | undefined {
@@ -180,9 +199,10 @@ class Draft {
   }
 
   done<T>(result: T): Decision<T> {
-    const next = { order: this.order, refunds: this.refunds };
+    const next = { order: this.order, refunds: this.refunds, shipping: this.shipping };
     const order = toAdminOrderView(toRecord(next));
-    const events = this.#eventCauses.map(({ type, refundId }) => {
+    const events = this.#eventCauses.map(({ type, refundId, suffix }) => {
+      if (type === "order.shipped" || type === "order.settled") return newEvent(type, order.id, this.now, { order, shipping: toShippingView(this.shipping) }, suffix);
       const refund = refundId === null ? undefined : this.refund(refundId);
       return refund === undefined ? newEvent(type, order.id, this.now, { order }) : newEvent(type, refund.id, this.now, { order, refund: toRefundView(refund) });
     });
@@ -193,6 +213,7 @@ class Draft {
         newRefunds: this.#newRefunds,
         refunds: this.#refundPatches,
         refundHistory: this.#refundHistory,
+        shipping: this.#shippingPatch,
         events,
         logs: this.#logs,
       },
@@ -211,7 +232,7 @@ function unchanged<T>(snapshot: OrderSnapshot, now: number, result: T): Decision
 
 /** A new order: its first history entry. */
 export function onCreated(order: Order): Decision<void> {
-  const draft = new Draft({ order, refunds: [] }, order.createdAt);
+  const draft = new Draft({ order, refunds: [], shipping: NO_SHIPPING }, order.createdAt);
   draft.created();
   draft.log("info", "order_created", { orderId: order.id, amount: order.amount });
   return draft.done(undefined);
@@ -612,8 +633,9 @@ export function refundsDue(refunds: readonly Refund[], now: number): string[] {
 // --- the schedule ----------------------------------------------------------------------------
 
 /** The earliest time something is due, or null: what the order object's alarm is armed for. */
-export function nextDueAt({ order, refunds }: OrderSnapshot): number | null {
+export function nextDueAt({ order, refunds, shipping }: OrderSnapshot): number | null {
   let due: number | null = publicStatus(order.state) === "pending" ? order.nextCheckAt : null;
+  if (shipping.status === "uploading" && shipping.nextAttemptAt !== null && (due === null || shipping.nextAttemptAt < due)) due = shipping.nextAttemptAt;
   for (const r of refunds) {
     if ((r.state === "queued" || r.state === "processing") && r.nextAttemptAt !== null && (due === null || r.nextAttemptAt < due)) due = r.nextAttemptAt;
   }

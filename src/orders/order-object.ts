@@ -5,7 +5,8 @@
 // a crash or a time-out left half done.
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
-import { secretsOf } from "../config";
+import { secretsOf, shippingMode } from "../config";
+import { wechatShippingGateway } from "../mp/shipping-adapter";
 import { withLogContext } from "../log";
 import * as decide from "./decisions";
 import type { EventView } from "../events/outbox";
@@ -17,6 +18,9 @@ import { OrderSteps } from "./order-steps";
 import { OrderStorage } from "./order-storage";
 import { paymentGateway } from "./pay-gateway";
 import type { LineItem } from "./pricing";
+import { toShippingView, type ShippingRequest, type ShippingView } from "./shipping";
+import { decideShippingRequest, onSettlement, type SettlementReport } from "./shipping-decisions";
+import { ShippingSteps } from "./shipping-steps";
 
 /** A priced order, as the create route hands it to its object. */
 export interface NewOrder {
@@ -39,6 +43,8 @@ export interface AdminView {
   readonly refundHistory: RefundHistoryEntry[];
   /** merchant events, oldest first */
   readonly events: EventView[];
+  /** null until shipping was asked for or WeChat reported a settlement */
+  readonly shipping: ShippingView | null;
 }
 
 /** Whose request it is: a payer's openid (a payer may act on their own orders only), or null for the operator and the service. */
@@ -48,6 +54,7 @@ export class OrderObject extends DurableObject<Env> {
   readonly #store: OrderStorage;
   readonly #steps: OrderSteps;
   readonly #followUps: OrderFollowUps;
+  readonly #shipping: ShippingSteps;
   /** cut out of every log line this object writes */
   readonly #secrets: readonly (string | undefined)[];
 
@@ -56,7 +63,8 @@ export class OrderObject extends DurableObject<Env> {
     this.#secrets = secretsOf(env);
     this.#store = new OrderStorage(ctx.storage);
     this.#followUps = new OrderFollowUps(this.#store, env);
-    this.#steps = new OrderSteps(this.#store, () => paymentGateway(this.env), this.#followUps);
+    this.#steps = new OrderSteps(this.#store, () => paymentGateway(this.env), this.#followUps, { virtualShipping: shippingMode(env) === "virtual" });
+    this.#shipping = new ShippingSteps(this.#steps, () => wechatShippingGateway(this.env));
   }
 
   // --- reading -------------------------------------------------------------------------------
@@ -83,12 +91,20 @@ export class OrderObject extends DurableObject<Env> {
     return snapshot && this.#steps.dueAt(snapshot);
   }
 
-  /** The operator's view in one call: refunds still processing and a pending order are checked with WeChat first. */
+  /**
+   * The operator's view in one call: refunds still processing, a pending order and shipping under
+   * way or awaiting settlement are checked with WeChat first.
+   */
   adminView(requestId?: string): Promise<Result<AdminView>> {
     return this.#forRequester(null, requestId, async (snapshot) => {
       for (const id of decide.refundsToRefresh(snapshot.refunds, Date.now())) await this.#steps.checkRefund(id, "query", this.#steps.gateway());
-      const current = await this.#steps.refresh(this.#steps.mustLoad());
-      return ok({ order: toRecord(current), history: this.#store.history(), refunds: current.refunds.map(toRefundView), refundHistory: this.#store.refundHistory(), events: this.#followUps.events() });
+      await this.#steps.refresh(this.#steps.mustLoad());
+      await this.#shipping.refresh();
+      const current = this.#steps.mustLoad();
+      return ok({
+        order: toRecord(current), history: this.#store.history(), refunds: current.refunds.map(toRefundView), refundHistory: this.#store.refundHistory(),
+        events: this.#followUps.events(), shipping: toShippingView(current.shipping),
+      });
     });
   }
 
@@ -167,6 +183,24 @@ export class OrderObject extends DurableObject<Env> {
     });
   }
 
+  // --- shipping -------------------------------------------------------------------------------
+
+  /** An operator's shipping information: stored first, then uploaded now; passing failures are retried by the alarm. */
+  requestShipping(request: ShippingRequest, requestId?: string): Promise<Result<{ order: OrderRecord; shipping: ShippingView }>> {
+    return this.#forRequester(null, requestId, async (snapshot) => {
+      const decided = this.#steps.commit(decideShippingRequest(snapshot, request, Date.now()));
+      if (!decided.result.ok) return decided.result;
+      await this.#shipping.advance();
+      const current = this.#steps.mustLoad();
+      return ok({ order: toRecord(current), shipping: toShippingView(current.shipping)! });
+    });
+  }
+
+  /** Applies WeChat's verified settlement push: it must name the order's transaction. */
+  applySettlement(report: SettlementReport, requestId?: string): Promise<Result<"applied" | "repeated">> {
+    return this.#forRequester(null, requestId, async (snapshot) => this.#steps.commit(onSettlement(snapshot, report, Date.now())).result);
+  }
+
   // --- merchant events ------------------------------------------------------------------------
 
   /** An operator's redelivery of one event: pending again, attempted by the alarm now, with a fresh round of retries. */
@@ -181,7 +215,7 @@ export class OrderObject extends DurableObject<Env> {
 
   /**
    * Settles whatever is due: an unpaid order past its expiry, a close left half done, refunds to
-   * send or check; and the follow-ups: the index entry first (it is quick), the events after the
+   * send or check, a shipping upload; and the follow-ups: the index entry first (it is quick), the events after the
    * order's own work, and the index again for what that changed.
    */
   override alarm(): Promise<void> {
@@ -194,6 +228,7 @@ export class OrderObject extends DurableObject<Env> {
       const settled = await this.#steps.settle(snapshot, now);
       const due = decide.refundsDue(settled.refunds, now);
       for (const id of due) await this.#steps.advanceRefund(id, this.#steps.gateway(), "alarm");
+      await this.#shipping.advance();
       await this.#followUps.deliverDue();
       await this.#followUps.writeIndex();
       await this.#steps.rearm();

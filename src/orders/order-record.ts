@@ -3,6 +3,7 @@
 import type { LineItem } from "./pricing";
 import { publicStatus, type OrderState, type OrderStatus, type TransitionSource } from "./order-state";
 import { publicRefundStatus, type RefundPublicStatus, type RefundState } from "./refund-state";
+import type { Shipping } from "./shipping";
 
 /** An order as stored: `state` may be the internal `closing`, which the public sees as `pending`. */
 export interface Order {
@@ -57,10 +58,11 @@ export interface Refund {
   readonly nextAttemptAt: number | null;
 }
 
-/** An order with its refunds: what every entry point of the order object loads, once. */
+/** An order with its refunds and shipping: what every entry point of the order object loads, once. */
 export interface OrderSnapshot {
   readonly order: Order;
   readonly refunds: readonly Refund[];
+  readonly shipping: Shipping;
 }
 
 /** What a verified payment notification (or query) says about the money. */

@@ -26,6 +26,13 @@ export type OrderFailure =
   | { readonly reason: "refund_rejected"; readonly detail: string }
   /** the refund could not be sent to WeChat at all */
   | { readonly reason: "refund_unsendable"; readonly detail: string }
+  /** shipping: the order is not paid (or partly refunded), so nothing can be shipped */
+  | { readonly reason: "not_shippable"; readonly status: OrderStatus }
+  | { readonly reason: "shipping_in_progress" }
+  /** WeChat allows one upload and one re-shipment per order */
+  | { readonly reason: "reshipment_used_up" }
+  /** a settlement push names another transaction than the order's */
+  | { readonly reason: "settlement_mismatch" }
   | { readonly reason: "upstream_failed" }
   | { readonly reason: "upstream_timeout" };
 

@@ -8,6 +8,7 @@ import type { TransitionSource } from "./order-state";
 import { toRecord, type Order, type OrderRecord, type OrderSnapshot } from "./order-record";
 import type { OrderStorage } from "./order-storage";
 import type { GatewayFailure, PaymentGateway } from "./payment-gateway";
+import { withVirtualShipping } from "./shipping-decisions";
 
 /** What the steps need of the order's follow-ups (follow-ups.ts): whether events are recorded, and when the alarm is due for them. */
 export interface FollowUpSchedule {
@@ -15,20 +16,27 @@ export interface FollowUpSchedule {
   dueAt(now: number): number | null;
 }
 
+/** The deployment's rules that shape a decision's writes: WECHAT_SHIPPING=virtual stores a paid order's upload with its payment. */
+export interface OrderPolicy {
+  readonly virtualShipping: boolean;
+}
+
 /** One order object's steps, over its storage and a source of payment gateways (one retry budget each). */
 export class OrderSteps {
   readonly #store: OrderStorage;
   readonly #gateway: () => PaymentGateway;
   readonly #followUps: FollowUpSchedule;
+  readonly #policy: OrderPolicy;
   /** One unifiedorder at a time: concurrent pay requests share its answer instead of racing. */
   #prepayInFlight: Promise<Result<OrderRecord>> | null = null;
   /** Refunds being sent or checked by this instance, so an alarm and a request never do it twice at once. */
   readonly busy = new Set<string>();
 
-  constructor(store: OrderStorage, gateway: () => PaymentGateway, followUps: FollowUpSchedule) {
+  constructor(store: OrderStorage, gateway: () => PaymentGateway, followUps: FollowUpSchedule, policy: OrderPolicy) {
     this.#store = store;
     this.#gateway = gateway;
     this.#followUps = followUps;
+    this.#policy = policy;
   }
 
   /** A fresh gateway: one per incoming request or alarm task. */
@@ -38,10 +46,12 @@ export class OrderSteps {
 
   /**
    * Commits a decision's writes (if any) in one transaction, with its merchant events when this
-   * deployment records them, then writes its log lines. The caller's entry point arms the alarm
+   * deployment records them and, under WECHAT_SHIPPING=virtual, a payment's virtual-goods upload;
+   * then writes its log lines. The caller's entry point arms the alarm
    * afterwards (see the shell), which indexes the change and sends the events.
    */
-  commit<T>(decision: decide.Decision<T>): decide.Decision<T> {
+  commit<T>(decided: decide.Decision<T>): decide.Decision<T> {
+    const decision = this.#policy.virtualShipping ? withVirtualShipping(decided) : decided;
     const change = this.#followUps.recordsEvents ? decision.change : { ...decision.change, events: [] };
     if (!decide.isEmptyChange(change)) this.#store.commit(change);
     writeLogs(decision);

@@ -7,9 +7,10 @@ import type { HistoryEntry, Order, OrderSnapshot, Refund, RefundHistoryEntry } f
 import { ORDER_STATES, ORDER_STATUSES, TRANSITION_SOURCES, type OrderState, type OrderStatus, type TransitionSource } from "./order-state";
 import type { LineItem } from "./pricing";
 import { publicRefundStatus, REFUND_EVENTS, REFUND_STATES, type RefundState } from "./refund-state";
+import { NO_SHIPPING, SHIPPING_STATUSES, WECHAT_SHIPPING_STATES, type Shipping, type ShippingRequest } from "./shipping";
 
 /** The schema version this code reads and writes. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** A CHECK's list of allowed values, from the state tables themselves. */
 const sqlList = (values: readonly string[]) => values.map((v) => `'${v}'`).join(", ");
@@ -76,17 +77,22 @@ const REFUNDS_TABLE = (name: string) => `CREATE TABLE ${name} (
 ) WITHOUT ROWID;`;
 
 /**
- * Version 3: the outbox of merchant events, and the order's count of the changes the operator's
- * index shows (version) beside the last one written there (indexed_version). An order migrated
- * from version 2 starts one version ahead of the index, so that its first alarm indexes it.
+ * Version 3: the order's count of the changes the operator's index shows (version) beside the last
+ * one written there (indexed_version). An order migrated from version 2 starts one version ahead of
+ * the index, so that its first alarm indexes it.
  */
-const V3_SQL = `
+const V3_COLUMNS = `
 ALTER TABLE order_record ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
-ALTER TABLE order_record ADD COLUMN indexed_version INTEGER NOT NULL DEFAULT 0;
-CREATE TABLE events (
+ALTER TABLE order_record ADD COLUMN indexed_version INTEGER NOT NULL DEFAULT 0;`;
+
+/** The event types version 3 knew; version 4 added the shipping events. */
+const V3_EVENT_TYPES = ["order.paid", "order.closed", "refund.succeeded", "refund.failed"];
+
+/** The outbox of merchant events (version 3), each type checked against `types`. */
+const EVENTS_TABLE = (name: string, types: readonly string[]) => `CREATE TABLE ${name} (
   seq INTEGER PRIMARY KEY,
   id TEXT NOT NULL UNIQUE,
-  type TEXT NOT NULL CHECK (type IN (${sqlList(EVENT_TYPES)})),
+  type TEXT NOT NULL CHECK (type IN (${sqlList(types)})),
   at INTEGER NOT NULL,
   body TEXT NOT NULL,
   status TEXT NOT NULL CHECK (status IN (${sqlList(EVENT_STATUSES)})),
@@ -96,10 +102,36 @@ CREATE TABLE events (
   next_attempt_at INTEGER
 );`;
 
+/**
+ * Version 4: the order's shipping information and settlement (src/orders/shipping.ts), one row once
+ * anything about it is known. A table of its own, not columns of order_record: an order without
+ * shipping reads no row of it, and a new object creates it with one statement.
+ */
+const SHIPPING_TABLE = `CREATE TABLE shipping (
+  singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+  status TEXT CHECK (status IS NULL OR status IN (${sqlList(SHIPPING_STATUSES)})),
+  request TEXT,
+  requested_by TEXT CHECK (requested_by IS NULL OR requested_by IN ('admin', 'auto')),
+  requested_at INTEGER,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_attempt_at INTEGER,
+  next_attempt_at INTEGER,
+  last_error TEXT,
+  uncertain INTEGER NOT NULL DEFAULT 0 CHECK (uncertain IN (0, 1)),
+  uploaded_at INTEGER,
+  shipments INTEGER NOT NULL DEFAULT 0,
+  settled_at INTEGER,
+  estimated_settlement_at INTEGER,
+  wechat_state TEXT CHECK (wechat_state IS NULL OR wechat_state IN (${sqlList(WECHAT_SHIPPING_STATES)})),
+  checked_at INTEGER
+);`;
+
 const VERSION_TABLE = "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);";
 
 /** The current schema, as a new order object creates it. The migrations lead every older object to the same tables. */
-const CURRENT_SCHEMA = [ORDER_TABLE("order_record"), HISTORY_TABLE("history"), REFUNDS_TABLE("refunds"), VERSION_TABLE, V3_SQL].join("\n");
+const CURRENT_SCHEMA = [
+  ORDER_TABLE("order_record"), HISTORY_TABLE("history"), REFUNDS_TABLE("refunds"), VERSION_TABLE, V3_COLUMNS, EVENTS_TABLE("events", EVENT_TYPES), SHIPPING_TABLE,
+].join("\n");
 
 /**
  * Numbered migrations from the version before. Version 1 is the first schema, which stored no
@@ -136,7 +168,17 @@ ${VERSION_TABLE}`,
   {
     version: 3,
     description: "the outbox of merchant events (events), and the order's version for the operator's index (version, indexed_version)",
-    sql: V3_SQL,
+    sql: `${V3_COLUMNS}\n${EVENTS_TABLE("events", V3_EVENT_TYPES)}`,
+  },
+  {
+    version: 4,
+    description: "the order's shipping information and settlement (shipping); the events' types gain order.shipped and order.settled",
+    sql: `
+${EVENTS_TABLE("events_v4", EVENT_TYPES)}
+INSERT INTO events_v4 SELECT seq, id, type, at, body, status, attempts, last_attempt_at, last_error, next_attempt_at FROM events;
+DROP TABLE events;
+ALTER TABLE events_v4 RENAME TO events;
+${SHIPPING_TABLE}`,
   },
 ];
 
@@ -168,8 +210,18 @@ type RefundTuple = [string, number, string | null, RefundState, string | null, s
 const REFUND_COLUMNS_IN_ORDER =
   "id, amount, reason, status, idempotency_key, request_hash, refund_id, created_at, submitted_at, finished_at, failure, needs_attention, attempts, last_attempt_at, last_checked_at, next_attempt_at";
 
-/** The order and its refunds in one statement: the refunds as one JSON array of rows, oldest first. */
-const LOAD = `SELECT o.*, (SELECT json_group_array(json_array(${REFUND_COLUMNS_IN_ORDER}) ORDER BY created_at, id) FROM refunds) AS refunds FROM order_record o`;
+/** A shipping row as the load query packs it: the columns of SHIPPING_COLUMNS_IN_ORDER, in that order. */
+type ShippingTuple = [
+  Shipping["status"], string | null, Shipping["requestedBy"], number | null, number, number | null, number | null, string | null, number,
+  number | null, number, number | null, number | null, Shipping["wechatState"], number | null,
+];
+
+const SHIPPING_COLUMNS_IN_ORDER =
+  "status, request, requested_by, requested_at, attempts, last_attempt_at, next_attempt_at, last_error, uncertain, uploaded_at, shipments, settled_at, estimated_settlement_at, wechat_state, checked_at";
+
+/** The order, its refunds and its shipping in one statement: the refunds as one JSON array of rows, oldest first; the shipping row (if any) as one. */
+const LOAD = `SELECT o.*, (SELECT json_group_array(json_array(${REFUND_COLUMNS_IN_ORDER}) ORDER BY created_at, id) FROM refunds) AS refunds,
+  (SELECT json_array(${SHIPPING_COLUMNS_IN_ORDER}) FROM shipping) AS shipping FROM order_record o`;
 
 type SqlValue = string | number | null;
 
@@ -184,6 +236,24 @@ const ORDER_COLUMNS: { readonly [K in keyof Required<OrderPatch>]: string } = {
   paidAfterClose: "paid_after_close",
   nextCheckAt: "next_check_at",
   checkAttempts: "check_attempts",
+};
+
+const SHIPPING_COLUMNS: { readonly [K in keyof Required<Shipping>]: string } = {
+  status: "status",
+  request: "request",
+  requestedBy: "requested_by",
+  requestedAt: "requested_at",
+  attempts: "attempts",
+  lastAttemptAt: "last_attempt_at",
+  nextAttemptAt: "next_attempt_at",
+  lastError: "last_error",
+  uncertain: "uncertain",
+  uploadedAt: "uploaded_at",
+  shipments: "shipments",
+  settledAt: "settled_at",
+  estimatedSettlementAt: "estimated_settlement_at",
+  wechatState: "wechat_state",
+  checkedAt: "checked_at",
 };
 
 const REFUND_COLUMNS: { readonly [K in keyof Required<RefundPatch & { state: RefundState }>]: string } = {
@@ -223,9 +293,13 @@ export class OrderStorage {
   /** The order with its refunds, or null if this object holds none. */
   load(): OrderSnapshot | null {
     if (this.#version === 0) return null;
-    const row = this.#all<OrderRow & { refunds: string }>(LOAD)[0];
+    const row = this.#all<OrderRow & { refunds: string; shipping: string | null }>(LOAD)[0];
     if (row === undefined) return null;
-    return { order: fromOrderRow(row), refunds: (JSON.parse(row.refunds) as RefundTuple[]).map(fromRefundTuple) };
+    return {
+      order: fromOrderRow(row),
+      refunds: (JSON.parse(row.refunds) as RefundTuple[]).map(fromRefundTuple),
+      shipping: row.shipping === null ? NO_SHIPPING : fromShippingTuple(JSON.parse(row.shipping) as ShippingTuple),
+    };
   }
 
   /** Stores a new order (creating the tables first) with its creation's writes, in one transaction. */
@@ -334,6 +408,16 @@ export class OrderStorage {
       this.#exec(`UPDATE refunds SET ${entries.map(([k]) => `${REFUND_COLUMNS[k]} = ?`).join(", ")} WHERE id = ?`, ...entries.map(([, v]) => sqlValue(v)), id);
     }
     for (const h of change.refundHistory) this.#insertRefundHistory(h);
+    const shipping = Object.entries(change.shipping) as [keyof Shipping, Shipping[keyof Shipping]][];
+    if (shipping.length > 0) {
+      // One row, made by the first change that concerns shipping: an upsert of the columns the change sets.
+      const columns = shipping.map(([k]) => SHIPPING_COLUMNS[k]);
+      this.#exec(
+        `INSERT INTO shipping (singleton, ${columns.join(", ")}) VALUES (1, ${columns.map(() => "?").join(", ")})
+         ON CONFLICT (singleton) DO UPDATE SET ${columns.map((c) => `${c} = excluded.${c}`).join(", ")}`,
+        ...shipping.map(([k, v]) => (k === "request" ? (v === null ? null : JSON.stringify(v)) : sqlValue(v))),
+      );
+    }
     for (const e of change.events) this.#insertEvent(e);
     if (changesIndexedView(change)) this.#exec("UPDATE order_record SET version = version + 1");
   }
@@ -426,6 +510,13 @@ function fromOrderRow(row: OrderRow): Order {
     paidAfterClose: row.paid_after_close === 1,
     nextCheckAt: row.next_check_at,
     checkAttempts: row.check_attempts,
+  };
+}
+
+function fromShippingTuple([status, request, requestedBy, requestedAt, attempts, lastAttemptAt, nextAttemptAt, lastError, uncertain, uploadedAt, shipments, settledAt, estimatedSettlementAt, wechatState, checkedAt]: ShippingTuple): Shipping {
+  return {
+    status, request: request === null ? null : (JSON.parse(request) as ShippingRequest), requestedBy, requestedAt, attempts, lastAttemptAt, nextAttemptAt, lastError,
+    uncertain: uncertain === 1, uploadedAt, shipments, settledAt, estimatedSettlementAt, wechatState, checkedAt,
   };
 }
 

@@ -9,7 +9,8 @@ import { schemas, valid, validEventPath, validOrderId, validRefundPath } from ".
 import { requireAdmin } from "../http/require-admin";
 import { listIndexedEvents, listIndexedOrders } from "../listing/order-index";
 import { clientIp } from "../http/client-ip";
-import { requireConfig } from "../config";
+import { requireConfig, shippingMode } from "../config";
+import { shippingRequestFrom } from "../orders/shipping-decisions";
 import { newOrderId, newRefundId } from "../orders/order-id";
 import { merchantPricedOrder } from "../orders/pricing";
 import { toAdminOrderView, toOrderView } from "../orders/order-record";
@@ -55,8 +56,18 @@ export const adminRoutes = new Hono<AppEnv>()
     // One call: the object checks refunds still processing and a pending order with WeChat first,
     // and refuses an unknown order (404) itself.
     const view = orderValue(await orderObject(c.env, c.req.valid("param").id).adminView(c.var.requestId));
-    const { order, history, refunds, refundHistory, events } = view;
-    return c.json({ order: toAdminOrderView(order), history, refunds, refundHistory, events });
+    const { order, history, refunds, refundHistory, events, shipping } = view;
+    return c.json({ order: toAdminOrderView(order), history, refunds, refundHistory, events, shipping });
+  })
+
+  // Stored on the order first, then uploaded; the order's alarm retries what WeChat could not take
+  // yet (a payment it learns of only a minute after it, a busy moment), so the answer is 202.
+  .post("/admin/orders/:id/shipping", validOrderId(), requireJsonBody(), valid("json", schemas.shipping), async (c) => {
+    if (shippingMode(c.env) === "off") throw new ApiError(503, "not_configured", "Shipping is off: set WECHAT_SHIPPING to manual or virtual.");
+    const asked = shippingRequestFrom(c.req.valid("json"));
+    if (!asked.ok) throw ApiError.invalidRequest(`Invalid request: ${asked.problem}.`);
+    const { order, shipping } = orderValue(await orderObject(c.env, c.req.valid("param").id).requestShipping(asked.request, c.var.requestId));
+    return c.json({ order: toAdminOrderView(order), shipping }, 202);
   })
 
   // Across orders, like the order listing: the index holds each event as its object last wrote it.

@@ -35,6 +35,14 @@ export function orderError(failure: OrderFailure): ApiError {
       return new ApiError(502, "upstream_error", `WeChat refused the refund (${failure.detail}); nothing was refunded and the amount is released.`);
     case "refund_unsendable":
       return new ApiError(502, "upstream_error", `The refund could not be sent to WeChat (${failure.detail}); nothing was refunded and the amount is released.`);
+    case "not_shippable":
+      return new ApiError(409, "invalid_state", `The order is ${failure.status}: only a paid or partially refunded order is shipped.`);
+    case "shipping_in_progress":
+      return new ApiError(409, "invalid_state", "A shipping upload for this order is under way; see its shipping in the order's view.");
+    case "reshipment_used_up":
+      return new ApiError(409, "invalid_state", "The order was shipped and re-shipped already; WeChat allows no more uploads: correct it in the mini-program's admin console.");
+    case "settlement_mismatch":
+      return ApiError.invalidRequest("The settlement names another transaction than the order's.");
     case "upstream_failed":
       return upstreamApiError(false);
     case "upstream_timeout":

@@ -5,6 +5,7 @@ import { afterAttempt, eventToSend, newEvent, nextEventDueAt, redelivery, type O
 import { MAX_ATTEMPTS, RETRY_DELAYS_MS } from "../../src/events/schedule";
 import * as decide from "../../src/orders/decisions";
 import type { Order, Refund } from "../../src/orders/order-record";
+import { NO_SHIPPING } from "../../src/orders/shipping";
 
 const T0 = Date.UTC(2026, 11, 1, 6, 0, 0);
 const ORDER_ID = "20261201140000abcdefghijklmnopqr";
@@ -73,20 +74,20 @@ describe("the events a decision writes", () => {
   const fact = { transactionId: "4200000000000000000000000001", totalFee: "1800", paidAt: T0 + 60_000 };
 
   it("a payment: order.paid with the order as the admin view shows it after the change", () => {
-    const { change } = decide.onPaymentConfirmed({ order: order({ state: "closed" }), refunds: [] }, fact, "notify", T0 + 61_000);
+    const { change } = decide.onPaymentConfirmed({ order: order({ state: "closed" }), refunds: [], shipping: NO_SHIPPING }, fact, "notify", T0 + 61_000);
     expect(change.events.map((e) => e.id)).toEqual([`evt_${ORDER_ID}.paid`]);
     expect(JSON.parse(change.events[0]!.body).data.order).toMatchObject({ id: ORDER_ID, status: "paid", transactionId: fact.transactionId, paidAfterClose: true });
   });
 
   it("a repeated payment, a prepay_id or a query time: no event", () => {
     const paidOrder = order({ state: "paid", transactionId: fact.transactionId, paidAt: fact.paidAt });
-    expect(decide.onPaymentConfirmed({ order: paidOrder, refunds: [] }, fact, "notify", T0).change.events).toEqual([]);
-    expect(decide.onPrepared({ order: order(), refunds: [] }, "wx1", T0).change.events).toEqual([]);
-    expect(decide.decideRefresh({ order: order(), refunds: [] }, T0).change.events).toEqual([]);
+    expect(decide.onPaymentConfirmed({ order: paidOrder, refunds: [], shipping: NO_SHIPPING }, fact, "notify", T0).change.events).toEqual([]);
+    expect(decide.onPrepared({ order: order(), refunds: [], shipping: NO_SHIPPING }, "wx1", T0).change.events).toEqual([]);
+    expect(decide.decideRefresh({ order: order(), refunds: [], shipping: NO_SHIPPING }, T0).change.events).toEqual([]);
   });
 
   it("a close: order.closed", () => {
-    expect(decide.onClosed({ order: order({ state: "closing" }), refunds: [] }, "close", T0).change.events.map((e) => e.type)).toEqual(["order.closed"]);
+    expect(decide.onClosed({ order: order({ state: "closing" }), refunds: [], shipping: NO_SHIPPING }, "close", T0).change.events.map((e) => e.type)).toEqual(["order.closed"]);
   });
 
   it("a refund that succeeds: refund.succeeded with the refund and the order's new refunded amount", () => {
@@ -94,7 +95,7 @@ describe("the events a decision writes", () => {
       id: "20261201140000R0123456789abcdefg", amount: 1800, reason: null, state: "processing", idempotencyKey: null, requestHash: "r", refundId: "503", createdAt: T0,
       submittedAt: T0, finishedAt: null, failure: null, needsAttention: false, attempts: 0, lastAttemptAt: null, lastCheckedAt: null, nextAttemptAt: T0 + 300_000,
     };
-    const snapshot = { order: order({ state: "paid", transactionId: fact.transactionId, paidAt: fact.paidAt }), refunds: [processing] };
+    const snapshot = { order: order({ state: "paid", transactionId: fact.transactionId, paidAt: fact.paidAt }), refunds: [processing], shipping: NO_SHIPPING };
     const { change } = decide.onRefundOutcome(snapshot, processing.id, { kind: "succeeded" }, "notify", "503", T0 + 1000);
     expect(change.events.map((e) => e.id)).toEqual([`evt_${processing.id}.succeeded`]);
     const data = JSON.parse(change.events[0]!.body).data;

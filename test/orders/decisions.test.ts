@@ -7,6 +7,7 @@ import type { OrderState } from "../../src/orders/order-state";
 import type { TradeReport } from "../../src/orders/payment-gateway";
 import { REFUND_LIMITS } from "../../src/orders/refund-rules";
 import type { RefundState } from "../../src/orders/refund-state";
+import { NO_SHIPPING, type Shipping } from "../../src/orders/shipping";
 import { refundReport } from "../../src/orders/wechat-adapter";
 
 const T0 = Date.UTC(2026, 11, 1, 6, 0, 0);
@@ -29,7 +30,7 @@ function refund(id: string, state: RefundState, patch: Partial<Refund> = {}): Re
   };
 }
 
-const snap = (o: Order, refunds: Refund[] = []): OrderSnapshot => ({ order: o, refunds });
+const snap = (o: Order, refunds: Refund[] = [], shipping: Shipping = NO_SHIPPING): OrderSnapshot => ({ order: o, refunds, shipping });
 const paid: PaymentFact = { transactionId: "4200000000000000000000000001", totalFee: "1800", paidAt: T0 + 60_000 };
 
 describe("decidePrepare", () => {

@@ -4,7 +4,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { OrderObject } from "../../src/orders/order-object";
-import { SCHEMA_VERSION } from "../../src/orders/order-storage";
+import { MIGRATIONS, SCHEMA_VERSION } from "../../src/orders/order-storage";
 import { orderObject } from "../../src/orders/order-store";
 import { startHarness } from "../support/harness";
 import V1_SCHEMA from "./fixtures/order-schema-v1.sql?raw";
@@ -100,8 +100,27 @@ describe("the order object's schema", () => {
       new OrderObject(ctx, env);
       return schemaOf(ctx.storage.sql);
     });
-    expect(Object.keys(fresh)).toEqual(["events", "history", "order_record", "refunds", "schema_migrations"]);
+    expect(Object.keys(fresh)).toEqual(["events", "history", "order_record", "refunds", "schema_migrations", "shipping"]);
     expect(migrated).toEqual(fresh);
+  });
+
+  it("upgrades a version 3 object in place: its merchant events kept, the shipping events allowed, no shipping yet", async () => {
+    const id = "20261201140000OldSchemaEvents001";
+    await runInDurableObject(orderObject(env, id), async (_instance, ctx) => {
+      storeV1(ctx.storage.sql, { id, status: "paid" });
+      // What the version 3 code left: the migrations up to 3, and an event of the order's payment.
+      for (const migration of MIGRATIONS.filter((m) => m.version <= 3)) {
+        ctx.storage.sql.exec(migration.sql);
+        ctx.storage.sql.exec("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", migration.version, CREATED);
+      }
+      ctx.storage.sql.exec("INSERT INTO events (id, type, at, body, status, attempts) VALUES (?, 'order.paid', ?, '{}', 'delivered', 1)", `evt_${id}.paid`, CREATED + 60_000);
+      expect(() => ctx.storage.sql.exec("INSERT INTO events (id, type, at, body, status) VALUES ('e2', 'order.shipped', 1, '{}', 'pending')")).toThrow(/CHECK/);
+
+      const upgraded = new OrderObject(ctx, env);
+      expect(storedVersion(ctx.storage.sql)).toBe(SCHEMA_VERSION);
+      expect((await upgraded.adminView()).ok && (await upgraded.adminView())).toMatchObject({ value: { events: [{ id: `evt_${id}.paid`, type: "order.paid", status: "delivered", attempts: 1 }], shipping: null } });
+      ctx.storage.sql.exec("INSERT INTO events (id, type, at, body, status) VALUES ('e2', 'order.shipped', 1, '{}', 'pending')");
+    });
   });
 
   it("refuses a status the state tables do not know", async () => {

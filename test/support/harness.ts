@@ -97,6 +97,9 @@ export function startHarness(options: { env?: Env } = {}): Harness {
     key: env.WECHATPAY_KEY ?? "",
     // The v3 test project (vitest.config.ts) runs the service on API v3: the simulator speaks it too.
     ...(env.WECHATPAY_API_VERSION === "v3" ? { v3: V3_SIM } : {}),
+    // The mini program's message push settings, as the service is configured with them.
+    pushToken: env.WECHAT_PUSH_TOKEN || undefined,
+    pushEncodingAesKey: env.WECHAT_PUSH_AES_KEY || undefined,
     deliver: async (url, init) => {
       const request = new Request(url, init);
       notifications.push(await request.clone().text());

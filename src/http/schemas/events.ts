@@ -21,6 +21,7 @@ function event<Type extends string, Data extends z.ZodMiniType>(type: Type, data
 
 const orderData = z.object({ order: responses.AdminOrder });
 const refundData = z.object({ order: responses.AdminOrder, refund: responses.Refund });
+const shippingData = z.object({ order: responses.AdminOrder, shipping: responses.Shipping });
 
 /** Each event type's body, by type. */
 export const merchantEvents = {
@@ -28,4 +29,6 @@ export const merchantEvents = {
   "order.closed": event("order.closed", orderData),
   "refund.succeeded": event("refund.succeeded", refundData),
   "refund.failed": event("refund.failed", refundData),
+  "order.shipped": event("order.shipped", shippingData),
+  "order.settled": event("order.settled", shippingData),
 };

@@ -6,6 +6,8 @@ import type { ErrorCode } from "../../errors";
 import { ORDER_ID_PATTERN } from "../../orders/order-id";
 import { ORDER_STATUSES } from "../../orders/order-state";
 import { OUT_REFUND_NO } from "../../wechat/pay-client";
+import { EVENT_TYPES } from "../../events/outbox";
+import { LOGISTICS_TYPES, SHIPPING_STATUSES, WECHAT_SHIPPING_STATES } from "../../orders/shipping";
 
 /** Every machine code an error body may carry (errors.ts holds the type; the tests hold the two equal). */
 export const ERROR_CODES = [
@@ -120,13 +122,28 @@ const refundHistoryEntry = z.object({
 /** A merchant event and its delivery, as the operator sees it. */
 const eventView = z.object({
   id: z.string().check(z.describe("the event id, also webhook-id")),
-  type: z.enum(["order.paid", "order.closed", "refund.succeeded", "refund.failed"]),
+  type: z.enum(EVENT_TYPES),
   timestamp: instant,
   status: z.enum(["pending", "delivered", "failed"]),
   attempts: z.int().check(z.minimum(0), z.describe("attempts in the current round (a redelivery starts a fresh one)")),
   lastAttemptAt: z.nullable(instant),
   lastError: z.nullable(z.string().check(z.describe("the last failed attempt's HTTP status or network error; never the receiver's body"))),
   nextAttemptAt: z.nullable(instant),
+});
+
+/** An order's shipping information under WeChat's order shipping management, and its settlement. */
+const shipping = z.object({
+  status: z.enum(SHIPPING_STATUSES).check(z.describe("uploading: stored and being sent, retried by the order's alarm; uploaded: WeChat has it (also when it was given in WeChat's console and only its settlement was reported); failed: refused for good, see lastError")),
+  logisticsType: z.nullable(z.enum(LOGISTICS_TYPES)),
+  packages: z.array(
+    z.object({ trackingNo: z.optional(z.string()), expressCompany: z.optional(z.string()), itemDesc: z.string(), receiverContact: z.optional(z.string()) }),
+  ),
+  attempts: z.int().check(z.minimum(0)),
+  lastError: z.nullable(z.string().check(z.describe("WeChat's code and what to do"))),
+  uploadedAt: z.nullable(instant),
+  settledAt: z.nullable(instant.check(z.describe("when WeChat settled the payment (its message push)"))),
+  estimatedSettlementAt: z.nullable(instant.check(z.describe("WeChat's estimate, sent when receipt was confirmed"))),
+  wechatState: z.nullable(z.enum(WECHAT_SHIPPING_STATES).check(z.describe("what WeChat's get_order last said"))),
 });
 
 /** One product of the public catalog. */
@@ -144,6 +161,7 @@ export const responses = {
   Refund: refund,
   HistoryEntry: historyEntry,
   Product: product,
+  Shipping: shipping,
   LoginAnswer: z.object({
     token: z.string(),
     openid: z.string(),
@@ -154,7 +172,8 @@ export const responses = {
   OrderPage: z.object({ orders: z.array(order), cursor }),
   ProductList: z.object({ products: z.array(product) }),
   MerchantEventView: eventView,
-  AdminOrderView: z.object({ order: adminOrder, history: z.array(historyEntry), refunds: z.array(refund), refundHistory: z.array(refundHistoryEntry), events: z.array(eventView) }),
+  AdminOrderView: z.object({ order: adminOrder, history: z.array(historyEntry), refunds: z.array(refund), refundHistory: z.array(refundHistoryEntry), events: z.array(eventView), shipping: z.nullable(shipping) }),
+  ShippingAccepted: z.object({ order: adminOrder, shipping }),
   EventPage: z.object({ events: z.array(z.extend(eventView, { orderId: z.string() })), cursor }),
   EventRedelivered: z.object({ event: eventView }),
   AdminOrderPage: z.object({ orders: z.array(listedOrder), cursor }),
@@ -163,6 +182,11 @@ export const responses = {
   Introspection: z.union([
     z.object({ active: z.literal(true), openid: z.string(), expiresAt: instant }),
     z.object({ active: z.literal(false) }),
+  ]),
+  /** WeChat's message push body: the event in plain mode, or its encrypted envelope in safe mode. */
+  WeChatPush: z.union([
+    z.looseObject({ ToUserName: z.string(), Encrypt: z.string() }),
+    z.looseObject({ ToUserName: z.string(), Event: z.string(), merchant_trade_no: z.optional(z.string()), transaction_id: z.optional(z.string()) }),
   ]),
   /** What a v3 notification endpoint answers when it does not acknowledge (WeChat reads only the status). */
   V3NotifyFail: z.object({ code: z.literal("FAIL"), message: z.string() }),
