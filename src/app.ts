@@ -55,10 +55,10 @@ app.onError((caught, c) => {
   const error = caught instanceof HTTPException ? fromHttpException(caught) : caught;
   if (!(error instanceof ApiError)) {
     // The name only: messages of unknown errors may quote inputs or internals.
-    log("error", "unhandled_error", { requestId: c.var.requestId, error: error.name });
+    log("error", "unhandled_error", { requestId: c.get("requestId"), error: error.name });
   }
   const response = errorResponse(error);
-  response.headers.set("X-Request-Id", c.var.requestId);
+  response.headers.set("X-Request-Id", c.get("requestId"));
   return response;
 });
 
