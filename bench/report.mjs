@@ -242,7 +242,7 @@ export function renderReport(r) {
   p("TMPDIR=/tmp npm run bench      # work files and local storage on disk instead of /dev/shm");
   p("```");
   p();
-  p("The run stops itself after 285 s (480 s with a baseline), and stops every process it started (wrangler, workerd, esbuild) on success, error or Ctrl-C.");
+  p("The run stops itself after 285 s (600 s with a baseline), and stops every process it started (wrangler, workerd, esbuild) on success, error or Ctrl-C.");
   p();
   return out.join("\n");
 }

@@ -30,7 +30,7 @@ const PROJECT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const QUICK = process.env.BENCH_QUICK === "1";
 const BASELINE = process.env.BENCH_BASELINE;
 const ONLY_HANDLER = process.argv.slice(2).includes("--only=handler");
-const TIME_LIMIT_S = BASELINE ? 480 : 285;
+const TIME_LIMIT_S = BASELINE ? 600 : 285;
 const MICRO = QUICK ? { runs: 3, runMs: 150, warmupMs: 100 } : { runs: 7, runMs: 400, warmupMs: 300 };
 const HANDLER = QUICK ? { runs: 3 } : { runs: 9 };
 const E2E = QUICK
