@@ -238,10 +238,11 @@ export function renderReport(r) {
   p("node bench/profile.mjs         # CPU profile of our protocol ops in Node: bench/results/profile.md");
   p("node --experimental-websocket bench/profile-worker.mjs   # the service's isolate profiled per endpoint: bench/results/profile-worker.md");
   p("node --experimental-websocket bench/handler/handler-bench.mjs --profile <dir>   # section 2 alone; keeps each isolate's .cpuprofile");
+  p("BENCH_BASELINE=<ref> npm run bench -- --only=handler   # section 2 with a commit's code beside this code's, printed, nothing written");
   p("TMPDIR=/tmp npm run bench      # work files and local storage on disk instead of /dev/shm");
   p("```");
   p();
-  p("The run stops itself after 285 s, and stops every process it started (wrangler, workerd, esbuild) on success, error or Ctrl-C.");
+  p("The run stops itself after 285 s (600 s with a baseline), and stops every process it started (wrangler, workerd, esbuild) on success, error or Ctrl-C.");
   p();
   return out.join("\n");
 }
@@ -249,13 +250,19 @@ export function renderReport(r) {
 const HANDLER_ROWS = [
   ["login", "login", "`POST /api/login` with a new code: code2session (answered at once), the session written to KV (a Map here)"],
   ["createOrder", "order creation", "`POST /api/orders`: session, validation, pricing, the user's index object, a **new** order object (stored, unifiedorder built, signed, answered at once, its answer parsed and verified), paySign"],
+  ["createFollowUp", "its follow-up (alarm)", "the alarm the creation armed, as the runtime runs it (no Worker): the order's entry written to the operator's index (D1), the alarm armed for the order's expiry"],
   ["notify", "payment notification", "`POST /api/pay/notify` for a distinct pending order whose object is in memory: parse, verify (HMAC-SHA256), the order object's transition to paid. Cloudflare evicts an object after ~10 s idle; a notification that finds its object evicted also pays the runtime's start of it (last row)"],
+  ["notifyFollowUp", "its follow-up (alarm)", "the alarm the payment armed: the order's index entry rewritten as paid (D1); no alarm left after it"],
+  ["notifyV3", "payment notification, API v3", "`POST /api/v3/pay/notify` (issue #17): the WeChat Pay signature checked (SHA256withRSA over the raw body), the resource decrypted (AEAD_AES_256_GCM), then the same transition to paid"],
   ["notifyRepeat", "repeated notification", "the same notification again (the storm's case): parse, verify, the object answers \"already paid\""],
   ["notifyForged", "forged notification", "a notification whose sign is wrong: parse, verify, FAIL; no object is called"],
   ["getOrder", "order status", "`GET /api/orders/:id` by its payer, for a paid order (the app asking after paying): session, one call to the order's object, which checks the payer itself"],
   ["healthz", "`GET /healthz`", "the app's floor: request id, log context, body limit, routing, a JSON answer"],
   ["newEmptyObject", "runtime: a new empty Durable Object", "the bench Worker calling a method that does nothing on a new object: what the runtime itself spends to start one (not our code)"],
 ];
+
+/** Rows that are an object's alarm run, invoked by the bench instead of the runtime. */
+const FOLLOW_UP_ROWS = new Set(["createFollowUp", "notifyFollowUp"]);
 
 function renderHandler(r, p) {
   const h = r.handler;
@@ -268,14 +275,20 @@ function renderHandler(r, p) {
     "Nothing waits: WeChat is a fake peer inside each isolate (code2session answered from the code, one unifiedorder answer and the " +
     "notifications signed before timing by the simulator's own code), KV is a Map, the rate limiters always allow. So the time of a run is " +
     "CPU: the *CPU ÷ time* column checks it against the workerd process's CPU counters. Durable Object storage is the real local SQLite, " +
-    `its files on ${h.storage} (see *work files* above). Logging is on, as deployed (console output goes to workerd's stdout).`);
+    `its files on ${h.storage} (see *work files* above), and the operator's index a real local D1 database. Logging is on, as deployed ` +
+    "(console output goes to workerd's stdout).");
+  p();
+  p("A change to an order arms the object's alarm for at once: the alarm writes the order's entry to the index (and delivers merchant " +
+    "events, when a webhook is set; none is here). The bench holds each alarm when the runtime fires it and runs it later, alone and timed, " +
+    "as the *follow-up* rows: so a request's figure is the request's own, and the alarm's work is counted, not lost or mixed in.");
   p();
   p(`Each endpoint: a warm-up, then ${h.runs} timed runs; the figure is the median µs per request of the runs (min–max). One more run of each ` +
     "is profiled in both isolates at once (V8's sampling profiler, 100 µs): each isolate's samples in its own code (JavaScript, the runtime " +
-    "built-ins it calls, its garbage collector) split the median between the Worker and its Durable Objects. The split is approximate: the " +
-    "profiler slows the isolates unevenly (console output most), the runtime's work outside any script (`(program)`) is left out of both " +
-    "shares, and the runtime's start of an object shows mostly on the calling side, inside the call (the last row: a call that does nothing " +
-    "on a new object).");
+    "built-ins it calls, its garbage collector) split the median between the Worker and its Durable Objects. workerd runs both isolates on " +
+    "one thread and an isolate's sampler takes no sample while the other runs, so a sample counts for at most 1.5 times the median interval " +
+    "(otherwise the Worker's samples carry the object's time inside the call to it, and the two shares add up to about twice the run). The " +
+    "split stays approximate: the runtime's work outside any script (`(program)`) is left out of both shares, and the runtime's start of an " +
+    "object shows mostly on the calling side, inside the call (the last row: a call that does nothing on a new object).");
   p();
   p("| request | what it does | µs per request | Worker | Durable Objects | CPU ÷ time | timed requests |");
   p("|---|---|---|---|---|---|---|");
@@ -283,16 +296,23 @@ function renderHandler(r, p) {
     const e = h.endpoints[key];
     if (!e) continue;
     const part = (v) => (v === null ? "–" : Math.round(v * 1000).toLocaleString("en"));
-    p(`| ${label} | ${what} | **${part(e.msPerRequest.median)}** (${part(e.msPerRequest.min)}–${part(e.msPerRequest.max)}) | ${part(e.workerMsPerRequest)} | ` +
+    // An alarm run has no Worker: the calling side is the bench's own call into the object (as for the last row).
+    const worker = FOLLOW_UP_ROWS.has(key) ? `(${part(e.workerMsPerRequest)})` : part(e.workerMsPerRequest);
+    p(`| ${label} | ${what} | **${part(e.msPerRequest.median)}** (${part(e.msPerRequest.min)}–${part(e.msPerRequest.max)}) | ${worker} | ` +
       `${part(e.objectsMsPerRequest)} | ${e.cpuToInsideClock.toFixed(2)} | ${e.requestsTimed.toLocaleString("en")} |`);
   }
+  p();
+  p("The follow-up rows' Worker column, in brackets, is the bench Worker calling the object to run its alarm (in production the runtime " +
+    "invokes the alarm, with no Worker): the runtime's cost of a call, as in the last row, not the service's.");
   p();
   const n = h.endpoints.notify;
   const repeat = h.endpoints.notifyRepeat;
   renderBaseline(r, p);
   renderCosts(r, p);
-  p(`Checks: ${n.transitionLogLines} \`order_transition\` lines for the ${n.requestsTimed + h.plan.notify.count + h.plan.notify.warmup} distinct notifications sent ` +
-    `(warm-up, timed and profiled runs), ${repeat.transitionLogLines} for the ${repeat.requestsTimed + h.plan.notifyRepeat.count + h.plan.notifyRepeat.warmup} repeats; ` +
+  const v3 = h.endpoints.notifyV3;
+  const sent = (key) => h.endpoints[key].requestsTimed + h.plan[key].count + h.plan[key].warmup;
+  p(`Checks: ${n.transitionLogLines} \`order_transition\` lines for the ${sent("notify")} distinct v2 notifications sent ` +
+    `(warm-up, timed and profiled runs)${v3 ? `, ${v3.transitionLogLines} for the ${sent("notifyV3")} v3 ones` : ""}, ${repeat.transitionLogLines} for the ${sent("notifyRepeat")} repeats; ` +
     `every answer was checked (status and body) and a wrong one stops the run.`);
   p();
 }
@@ -304,26 +324,23 @@ function renderBaseline(r, p) {
   const h = r.handler;
   p(`### Before and after: ${b.source.ref} (${b.source.commit.slice(0, 7)}) and this code, in the same run`);
   p();
-  p(`\`BENCH_BASELINE=${b.source.ref}\` measured that commit's src/ and sim/ with this run's harness, just before this code ` +
-    "(same machine, same number of runs, one after the other). Medians of the timed runs, µs per request, Worker and Durable Objects together.");
+  p(`\`BENCH_BASELINE=${b.source.ref}\` measured that commit's src/ and sim/ with this run's harness, beside this code: each in a workerd ` +
+    "of its own, the timed runs alternating (run *k* of one, then run *k* of the other, the order swapped every run), so that the machine's " +
+    "changing load weighs on both alike. *Run by run* is the median of the ratios after ÷ before of runs made back to back (with their " +
+    "range): the figure to trust when the machine is busy. µs per request; Worker and Durable Objects by the profiles' split.");
   p();
-  const load = r.machine.otherLoad ?? {};
-  // Runs before the phase had its own name were counted under "setup".
-  const loadBefore = load["CPU per request in workerd, baseline"] ?? load.setup;
-  const loadAfter = load["CPU per request in workerd"];
-  if (loadBefore && loadAfter) {
-    p(`Other processes used ${loadBefore.meanCores} cores on average (${loadBefore.peakCores} at peak) during the baseline's runs and ` +
-      `${loadAfter.meanCores} (${loadAfter.peakCores}) during this code's: compare the columns only when both are near 0.`);
-    p();
-  }
-  p("| request | before | after | change |");
-  p("|---|---|---|---|");
+  p("| request | before | after | run by run | Worker before → after | Durable Objects before → after |");
+  p("|---|---|---|---|---|---|");
+  const us = (v) => (v === null || v === undefined ? "–" : Math.round(v * 1000).toLocaleString("en"));
   for (const [key, label] of HANDLER_ROWS) {
-    const before = b.endpoints[key]?.msPerRequest;
-    const after = h.endpoints[key]?.msPerRequest;
+    const before = b.endpoints[key];
+    const after = h.endpoints[key];
     if (!before || !after) continue;
-    const us = (v) => Math.round(v * 1000).toLocaleString("en");
-    p(`| ${label} | ${us(before.median)} (${us(before.min)}–${us(before.max)}) | **${us(after.median)}** (${us(after.min)}–${us(after.max)}) | ${(((after.median - before.median) / before.median) * 100).toFixed(0)} % |`);
+    const ratios = after.samples.map((a, k) => a / before.samples[k]).sort((x, y) => x - y);
+    const mid = ratios.length >> 1;
+    const ratio = ratios.length % 2 ? ratios[mid] : (ratios[mid - 1] + ratios[mid]) / 2;
+    p(`| ${label} | ${us(before.msPerRequest.median)} (${us(before.msPerRequest.min)}–${us(before.msPerRequest.max)}) | **${us(after.msPerRequest.median)}** (${us(after.msPerRequest.min)}–${us(after.msPerRequest.max)}) | ` +
+      `**${ratio.toFixed(2)}×** (${ratios[0].toFixed(2)}–${ratios[ratios.length - 1].toFixed(2)}) | ${us(before.workerMsPerRequest)} → ${us(after.workerMsPerRequest)} | ${us(before.objectsMsPerRequest)} → ${us(after.objectsMsPerRequest)} |`);
   }
   p();
 }
@@ -335,9 +352,10 @@ function renderBaseline(r, p) {
 const PRICES = {
   checked: "2026-12-01",
   sources: [
-    ["Workers", "https://developers.cloudflare.com/workers/platform/pricing/", "requests $0.30 and CPU time $0.02 per million ms beyond 10 million requests and 30 million CPU ms a month; $5 a month minimum"],
-    ["Durable Objects", "https://developers.cloudflare.com/durable-objects/platform/pricing/", "requests (each RPC call, each alarm) $0.15 per million beyond 1 million; duration $12.50 per million GB-s beyond 400,000 GB-s, at 128 MB per object; SQLite rows read $0.001 per million beyond 25 billion, rows written $1.00 per million beyond 50 million, each setAlarm() billed as a row written, deletes as rows written (the page's source: cloudflare/cloudflare-docs, src/content/partials/durable-objects/durable-objects-pricing.mdx)"],
-    ["Workers KV", "https://developers.cloudflare.com/kv/platform/pricing/", "keys read $0.50 per million beyond 10 million, keys written $5.00 and deleted $5.00 per million beyond 1 million (page last updated 2026-04-21)"],
+    ["Workers", "https://developers.cloudflare.com/workers/platform/pricing/", "requests $0.30 and CPU time $0.02 per million ms beyond 10 million requests and 30 million CPU ms a month; $5 a month minimum (the same figures on the Workflows pricing page, which is \"identical to Workers Standard pricing\")"],
+    ["Durable Objects", "https://developers.cloudflare.com/durable-objects/platform/pricing/", "requests $0.15 per million beyond 1 million, \"HTTP requests, RPC sessions, WebSocket messages, and alarm invocations\" (every RPC method call on a stub is its own session, so one request); duration $12.50 per million GB-s beyond 400,000 GB-s, wall-clock while active or idle but unable to hibernate, at 128 MB per object; SQLite storage (billed since January 2026): rows read $0.001 per million beyond 25 billion, rows written $1.00 per million beyond 50 million, each setAlarm() billed as a row written"],
+    ["D1", "https://developers.cloudflare.com/d1/platform/pricing/", "rows read $0.001 per million beyond 25 billion a month, rows written $1.00 per million beyond 50 million (rows written count each index a write updates: what meta.rows_written reports)"],
+    ["Workers KV", "https://developers.cloudflare.com/kv/platform/pricing/", "keys read $0.50 per million beyond 10 million, keys written $5.00 and deleted $5.00 per million beyond 1 million"],
   ],
   workersRequest: 0.3,
   workersCpuMs: 0.02,
@@ -345,17 +363,23 @@ const PRICES = {
   durableObjectGbSecond: 12.5,
   rowRead: 0.001,
   rowWritten: 1.0,
+  d1RowRead: 0.001,
+  d1RowWritten: 1.0,
   kvRead: 0.5,
   kvWrite: 5.0,
 };
+
+/** Wall-clock waits the objects spend on the network, which duration bills and the bench (everything answered at once) does not see. */
+const ASSUMED_WAITS_MS = { unifiedOrder: 200, indexWrite: 20 };
 
 /** The steps of one paid order, in the order the cost run makes them. */
 const COST_STEPS = [
   ["login", "login"],
   ["createOrder", "order creation"],
+  ["createFollowUp", "its follow-up (alarm: index entry)"],
   ["notify", "payment notification"],
+  ["notifyFollowUp", "its follow-up (alarm: index entry)"],
   ["getOrder", "one status read"],
-  ["alarm", "the order's alarm, at expiry + 60 s"],
 ];
 
 /** The billed units of one paid order's requests (counted exactly in the cost run), and what a million paid orders cost. */
@@ -365,40 +389,42 @@ function renderCosts(r, p) {
   const before = r.handlerBaseline?.costs ?? null;
   p("### What each request is billed for");
   p();
-  p("Counted exactly, after the timed runs, for one new user's paid order: each step's Durable Object requests (RPC calls; the alarm " +
-    "is one more, invoked here as the runtime would at expiry), `sql.exec` statements with the `rowsRead` / `rowsWritten` of their cursors " +
-    "(what Cloudflare bills), alarm writes (each billed as a row written), and KV operations. The order creation includes creating the " +
-    "new user's index object; a returning user's costs less." + (before ? ` Before → after: ${r.handlerBaseline.source.ref} → this code.` : ""));
+  p("Counted exactly, after the timed runs, for one new user's paid order: each step's Durable Object requests (RPC calls, and the alarm " +
+    "invocations the changes arm, run as the runtime runs them), `sql.exec` statements with the `rowsRead` / `rowsWritten` of their cursors " +
+    "(what Cloudflare bills), alarm writes (each billed as a row written), D1 statements with the rows D1 reports for them, and KV " +
+    "operations. The order creation includes creating the new user's index object; a returning user's costs less. A paid order's object " +
+    "keeps no alarm after its last follow-up: nothing fires at its expiry." + (before ? ` Before → after: ${r.handlerBaseline.source.ref} → this code.` : ""));
   p();
-  p("| request | Durable Object requests | SQL statements | rows read | rows written | alarm writes | KV reads | KV writes |");
-  p("|---|---|---|---|---|---|---|---|");
-  const cell = (key, field) => {
-    const now = costs[key]?.[field] ?? 0;
-    const was = before?.[key]?.[field];
-    return was === undefined || was === now ? String(now) : `${was} → **${now}**`;
-  };
+  p("| request | Durable Object requests | SQL statements | rows read | rows written | alarm writes | D1 statements | D1 rows read | D1 rows written | KV reads | KV writes |");
+  p("|---|---|---|---|---|---|---|---|---|---|---|");
+  const show = (now, was) => (was === undefined || was === now ? String(now) : `${was} → **${now}**`);
+  const cell = (key, field) => show(costs[key]?.[field] ?? 0, before?.[key]?.[field]);
   const alarmWrites = (c) => (c ? (c.alarmsSet ?? 0) + (c.alarmsDeleted ?? 0) : undefined);
+  const totals = {};
   for (const [key, label] of COST_STEPS) {
     if (!costs[key]) continue;
-    const aw = alarmWrites(costs[key]);
-    const awBefore = before ? alarmWrites(before[key]) : undefined;
     p(`| ${label} | ${cell(key, "durableObjectRequests")} | ${cell(key, "sqlExecs")} | ${cell(key, "rowsRead")} | ${cell(key, "rowsWritten")} | ` +
-      `${awBefore === undefined || awBefore === aw ? aw : `${awBefore} → **${aw}**`} | ${cell(key, "kvReads")} | ${cell(key, "kvWrites")} |`);
+      `${show(alarmWrites(costs[key]), before ? alarmWrites(before[key]) : undefined)} | ${cell(key, "d1Statements")} | ${cell(key, "d1RowsRead")} | ${cell(key, "d1RowsWritten")} | ${cell(key, "kvReads")} | ${cell(key, "kvWrites")} |`);
+    for (const field of ["durableObjectRequests", "sqlExecs", "rowsRead", "rowsWritten", "d1Statements", "d1RowsRead", "d1RowsWritten", "kvReads", "kvWrites"]) {
+      totals[field] = { now: (totals[field]?.now ?? 0) + (costs[key][field] ?? 0), was: (totals[field]?.was ?? 0) + (before?.[key]?.[field] ?? 0) };
+    }
+    totals.alarm = { now: (totals.alarm?.now ?? 0) + alarmWrites(costs[key]), was: (totals.alarm?.was ?? 0) + (before ? alarmWrites(before[key]) ?? 0 : 0) };
   }
+  const total = (field) => `**${before && totals[field].was !== totals[field].now ? `${totals[field].was} → ${totals[field].now}` : totals[field].now}**`;
+  p(`| **one paid order** | ${total("durableObjectRequests")} | ${total("sqlExecs")} | ${total("rowsRead")} | ${total("rowsWritten")} | ${total("alarm")} | ${total("d1Statements")} | ${total("d1RowsRead")} | ${total("d1RowsWritten")} | ${total("kvReads")} | ${total("kvWrites")} |`);
   p();
-  const million = (handler, c) => orderCost(handler, c);
-  const now = million(r.handler, costs);
-  const was = before ? million(r.handlerBaseline, before) : null;
+  const now = orderCost(r.handler, costs);
+  const was = before ? orderCost(r.handlerBaseline, before) : null;
   p("### One million paid orders at Cloudflare's prices");
   p();
-  p(`Each order: a login, its creation, its payment notification, one status read, and its alarm. Prices as published on ${PRICES.checked}:`);
+  p(`Each order: a login, its creation, its payment notification, one status read, and the two alarm runs the creation and the payment arm. Prices as published, read on ${PRICES.checked}:`);
   p();
   for (const [name, url, what] of PRICES.sources) p(`- ${name}, <${url}>: ${what}.`);
   p();
   p("Marginal cost, that is past the monthly included amounts and the $5 minimum. Workers CPU is the Worker isolate's share of each " +
     "request measured above (this machine's CPU, not Cloudflare's). Durable Object duration is wall-clock time while an object is " +
-    "active: the objects' CPU share measured above, plus, for the order creation, the wait on WeChat's unifiedorder, which the object " +
-    "awaits (assumed 200 ms here; the simulator answers at once).");
+    "active: the objects' share measured above for every request and alarm run, plus the waits the bench does not have: WeChat's " +
+    `unifiedorder, which the new order's object awaits (assumed ${ASSUMED_WAITS_MS.unifiedOrder} ms), and each index write to D1 (assumed ${ASSUMED_WAITS_MS.indexWrite} ms).`);
   p();
   p(`| item | units per million orders | price per million units | cost (USD)${was ? " | before" : ""} |`);
   p(`|---|---|---|---|${was ? "---|" : ""}`);
@@ -412,15 +438,21 @@ function renderCosts(r, p) {
 /** A million paid orders' billed units and their cost at PRICES. */
 function orderCost(handler, costs) {
   const sum = (field) => COST_STEPS.reduce((total, [key]) => total + (costs[key]?.[field] ?? 0), 0);
-  const workerMs = ["login", "createOrder", "notify", "getOrder"].reduce((total, key) => total + (handler.endpoints[key]?.workerMsPerRequest ?? 0), 0);
-  const objectMs = ["createOrder", "notify", "getOrder"].reduce((total, key) => total + (handler.endpoints[key]?.objectsMsPerRequest ?? 0), 0) + 200;
+  const share = (key, side) => handler.endpoints[key]?.[side] ?? 0;
+  const workerMs = ["login", "createOrder", "notify", "getOrder"].reduce((total, key) => total + share(key, "workerMsPerRequest"), 0);
+  const indexWrites = sum("d1Statements") > 0 ? COST_STEPS.filter(([key]) => (costs[key]?.d1Statements ?? 0) > 0).length : 0;
+  const objectMs =
+    ["createOrder", "createFollowUp", "notify", "notifyFollowUp", "getOrder"].reduce((total, key) => total + share(key, "objectsMsPerRequest"), 0) +
+    ASSUMED_WAITS_MS.unifiedOrder + ASSUMED_WAITS_MS.indexWrite * indexWrites;
   const rows = [
     { item: "Workers requests", units: 4e6, price: PRICES.workersRequest },
     { item: "Workers CPU ms", units: workerMs * 1e6, price: PRICES.workersCpuMs },
-    { item: "Durable Object requests", units: sum("durableObjectRequests") * 1e6, price: PRICES.durableObjectRequest },
+    { item: "Durable Object requests (alarm runs included)", units: sum("durableObjectRequests") * 1e6, price: PRICES.durableObjectRequest },
     { item: "Durable Object duration, GB-s (128 MB)", units: 0.125 * (objectMs / 1000) * 1e6, price: PRICES.durableObjectGbSecond },
-    { item: "SQLite rows read", units: sum("rowsRead") * 1e6, price: PRICES.rowRead },
-    { item: "SQLite rows written (alarm writes included)", units: (sum("rowsWritten") + sum("alarmsSet") + sum("alarmsDeleted")) * 1e6, price: PRICES.rowWritten },
+    { item: "Durable Object SQLite rows read", units: sum("rowsRead") * 1e6, price: PRICES.rowRead },
+    { item: "Durable Object SQLite rows written (alarm writes included)", units: (sum("rowsWritten") + sum("alarmsSet") + sum("alarmsDeleted")) * 1e6, price: PRICES.rowWritten },
+    { item: "D1 rows read", units: sum("d1RowsRead") * 1e6, price: PRICES.d1RowRead },
+    { item: "D1 rows written", units: sum("d1RowsWritten") * 1e6, price: PRICES.d1RowWritten },
     { item: "KV reads", units: sum("kvReads") * 1e6, price: PRICES.kvRead },
     { item: "KV writes", units: sum("kvWrites") * 1e6, price: PRICES.kvWrite },
   ].map((row) => ({ ...row, cost: (row.units / 1e6) * row.price }));

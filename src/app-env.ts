@@ -4,6 +4,7 @@ import type { Session } from "./sessions/session-store";
 
 export interface AppEnv {
   Bindings: Env;
+  /** Read with c.get(name): Hono's c.var builds a new object of all of them on every access. */
   Variables: {
     /** Set by requireSession(): the caller's live login session. */
     session: Session;

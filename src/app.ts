@@ -19,21 +19,23 @@ import { wechatPushRoutes } from "./routes/wechat-push";
 
 export const app = new Hono<AppEnv>();
 
-app.use(async function requestId(c, next) {
-  const id = crypto.randomUUID();
-  c.set("requestId", id);
-  await withLogContext(id, secretsOf(c.env), next);
-  c.header("X-Request-Id", id);
-});
-
 /** Answers that carry a token or someone's orders: no cache on the way may keep them. */
 const PRIVATE_ANSWERS = /^\/(?:api\/(?:login|logout|orders)(?:\/|$)|admin(?:\/|$))/;
 
+/**
+ * Every answer's own headers, errors included: its request id, no type sniffing by browsers, and
+ * no caching of private answers. Set before the answer exists, they are part of it when a route
+ * builds it with the context (no copy); an answer built elsewhere (onError, notFound) gets them
+ * afterwards, where Hono must copy the finished response to change its headers.
+ */
 app.use(async function responseHeaders(c, next) {
-  await next();
-  // Every answer, errors included: a browser never guesses another type than the one we send.
-  c.header("X-Content-Type-Options", "nosniff");
-  if (PRIVATE_ANSWERS.test(c.req.path)) c.header("Cache-Control", "no-store");
+  const id = crypto.randomUUID();
+  c.set("requestId", id);
+  const headers: [string, string][] = [["X-Request-Id", id], ["X-Content-Type-Options", "nosniff"]];
+  if (PRIVATE_ANSWERS.test(c.req.path)) headers.push(["Cache-Control", "no-store"]);
+  for (const [name, value] of headers) c.header(name, value);
+  await withLogContext(id, secretsOf(c.env), next);
+  for (const [name, value] of headers) if (c.res.headers.get(name) !== value) c.header(name, value);
 });
 
 app.use(limitBody());
@@ -55,10 +57,10 @@ app.onError((caught, c) => {
   const error = caught instanceof HTTPException ? fromHttpException(caught) : caught;
   if (!(error instanceof ApiError)) {
     // The name only: messages of unknown errors may quote inputs or internals.
-    log("error", "unhandled_error", { requestId: c.var.requestId, error: error.name });
+    log("error", "unhandled_error", { requestId: c.get("requestId"), error: error.name });
   }
   const response = errorResponse(error);
-  response.headers.set("X-Request-Id", c.var.requestId);
+  response.headers.set("X-Request-Id", c.get("requestId"));
   return response;
 });
 

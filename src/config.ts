@@ -344,12 +344,20 @@ function parseCatalog(raw: string | undefined): { value: Catalog } | { problem: 
   return { value: products };
 }
 
-/** The values that must never appear in a log line or a response (see log.ts). */
-export function secretsOf(env: Env): (string | undefined)[] {
-  return [
-    env.WECHAT_SECRET, env.WECHATPAY_KEY, env.ADMIN_TOKEN, env.MERCHANT_WEBHOOK_SECRET,
-    env.WECHATPAY_APIV3_KEY, env.WECHATPAY_PRIVATE_KEY, env.WECHAT_PUSH_TOKEN, env.WECHAT_PUSH_AES_KEY,
-  ];
+// One list per env (one env per isolate): log.ts prepares each list it sees once, by identity.
+const secretLists = new WeakMap<object, readonly (string | undefined)[]>();
+
+/** The values that must never appear in a log line or a response (see log.ts): the same list for the same env. */
+export function secretsOf(env: Env): readonly (string | undefined)[] {
+  let secrets = secretLists.get(env);
+  if (secrets === undefined) {
+    secrets = Object.freeze([
+      env.WECHAT_SECRET, env.WECHATPAY_KEY, env.ADMIN_TOKEN, env.MERCHANT_WEBHOOK_SECRET,
+      env.WECHATPAY_APIV3_KEY, env.WECHATPAY_PRIVATE_KEY, env.WECHAT_PUSH_TOKEN, env.WECHAT_PUSH_AES_KEY,
+    ]);
+    secretLists.set(env, secrets);
+  }
+  return secrets;
 }
 
 /** Where merchant events go, when MERCHANT_WEBHOOK_URL is set at all. */

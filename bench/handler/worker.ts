@@ -11,25 +11,37 @@ import { DurableObject } from "cloudflare:workers";
 import { app } from "../../src/app";
 import { signV2 } from "../../sim/src/sign";
 import { buildWeChatXml } from "../../sim/src/xml";
+import { aeadEncrypt, importApiV3Key, importPrivateKey, pemToDer, rsaSign, signedMessage } from "../../sim/src/v3/crypto";
+import { WECHATPAY_PUBKEY_PRIVATE } from "../../test/fixtures/v3-keys";
+import { V3_BINDINGS, V3_SIM_SETTINGS } from "../../test/support/v3-settings";
 
 import { OrderObject as ServiceOrderObject } from "../../src/orders/order-object";
 import { UserOrdersObject as ServiceUserOrdersObject } from "../../src/orders/user-orders-object";
 
-/** What the objects' storage did, as Cloudflare bills it: each sql.exec cursor's rows, and alarm writes. */
+/**
+ * What the objects' storage did, as Cloudflare bills it: each sql.exec cursor's rows, alarm writes,
+ * and the D1 statements of the operator's index with the rows D1 reports for them (meta.rows_read /
+ * rows_written: what D1 bills, index rows included).
+ */
 interface StorageCounts {
   sqlExecs: number;
   rowsRead: number;
   rowsWritten: number;
   alarmsSet: number;
   alarmsDeleted: number;
+  d1Statements: number;
+  d1RowsRead: number;
+  d1RowsWritten: number;
 }
+
+const noCounts = (): StorageCounts => ({ sqlExecs: 0, rowsRead: 0, rowsWritten: 0, alarmsSet: 0, alarmsDeleted: 0, d1Statements: 0, d1RowsRead: 0, d1RowsWritten: 0 });
 
 /**
  * Counting is off while anything is timed: only objects constructed once the cost run has begun
  * (see OrderObject.benchStorageCounts) get a counting storage, so the timed runs pay nothing for it.
  */
 let countNewObjects = false;
-let storageCounts: StorageCounts = { sqlExecs: 0, rowsRead: 0, rowsWritten: 0, alarmsSet: 0, alarmsDeleted: 0 };
+let storageCounts: StorageCounts = noCounts();
 /** Cursors handed out since the last count: their rows are final once the code that asked has read them. */
 let openCursors: SqlStorageCursor<Record<string, SqlStorageValue>>[] = [];
 
@@ -63,12 +75,60 @@ function countStorage(ctx: DurableObjectState): void {
   Object.defineProperty(storage, "deleteAlarm", { value: (...args: Parameters<DurableObjectStorage["deleteAlarm"]>) => (storageCounts.alarmsDeleted++, deleteAlarm(...args)) });
 }
 
+/**
+ * The isolate's D1 binding, its batches counted: one wrapper per isolate, as the service keeps its
+ * once-per-isolate schema check per binding (a wrapper per object would repeat it).
+ */
+let countedIndex: D1Database | null = null;
+
+function countingD1(db: D1Database): D1Database {
+  countedIndex ??= new Proxy(db, {
+    get: (target, name) =>
+      name === "batch"
+        ? async (statements: D1PreparedStatement[]) => {
+            const results = await target.batch(statements);
+            storageCounts.d1Statements += statements.length;
+            for (const r of results) {
+              storageCounts.d1RowsRead += r.meta.rows_read ?? 0;
+              storageCounts.d1RowsWritten += r.meta.rows_written ?? 0;
+            }
+            return results;
+          }
+        : member(target, name),
+  });
+  return countedIndex;
+}
+
+/**
+ * Order objects whose alarm fired, oldest first (ids as hex). The bench holds each alarm instead of
+ * running it when the runtime fires it, and runs it later, alone and timed, as a row of its own (an
+ * order's follow-ups: its index entry, and its events when a webhook is set): so the requests'
+ * figures are of the requests alone, and the alarm's work is neither lost nor mixed into them.
+ */
+const heldAlarms: string[] = [];
+
 /** The service's order object, with WeChat faked in its isolate too. */
 export class OrderObject extends ServiceOrderObject {
   constructor(ctx: DurableObjectState, env: BenchEnv) {
     countStorage(ctx);
-    super(ctx, env);
+    super(ctx, countNewObjects ? { ...env, ORDER_INDEX: countingD1(env.ORDER_INDEX) } : env);
     installFakeWeChat(env);
+  }
+
+  /** Held: see heldAlarms. */
+  override async alarm(): Promise<void> {
+    heldAlarms.push(this.ctx.id.toString());
+  }
+
+  /** Runs the service's alarm handler, as the runtime would have when it fired. */
+  benchRunAlarm(): Promise<void> {
+    return super.alarm();
+  }
+
+  /** Up to `count` held alarms, oldest first, waiting up to 2 s for them to fire. */
+  async benchTakeHeldAlarms(count: number): Promise<string[]> {
+    for (let waited = 0; heldAlarms.length < count && waited < 2000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+    return heldAlarms.splice(0, count);
   }
 
   /** This isolate's storage counts since the last call (and counting on for objects created from now on). */
@@ -79,15 +139,11 @@ export class OrderObject extends ServiceOrderObject {
       storageCounts.rowsWritten += cursor.rowsWritten;
     }
     const counts = storageCounts;
-    storageCounts = { sqlExecs: 0, rowsRead: 0, rowsWritten: 0, alarmsSet: 0, alarmsDeleted: 0 };
+    storageCounts = noCounts();
     openCursors = [];
     return counts;
   }
 
-  /** Runs the alarm handler now, as the runtime would at the order's expiry (for the cost run). */
-  benchAlarm(): Promise<void> {
-    return this.alarm();
-  }
 }
 
 /** The service's user index object, its storage counted in the cost run. */
@@ -115,14 +171,19 @@ interface BenchEnv extends Cloudflare.Env {
   WECHATPAY_MCHID: string;
 }
 
-type Endpoint = "healthz" | "login" | "createOrder" | "notify" | "notifyRepeat" | "notifyForged" | "getOrder" | "newEmptyObject";
-const ENDPOINTS: readonly string[] = ["healthz", "login", "createOrder", "notify", "notifyRepeat", "notifyForged", "getOrder", "newEmptyObject"];
+type Endpoint = "healthz" | "login" | "createOrder" | "createFollowUp" | "notify" | "notifyFollowUp" | "notifyRepeat" | "notifyForged" | "notifyV3" | "getOrder" | "newEmptyObject";
+const ENDPOINTS: readonly string[] = ["healthz", "login", "createOrder", "createFollowUp", "notify", "notifyFollowUp", "notifyRepeat", "notifyForged", "notifyV3", "getOrder", "newEmptyObject"];
 
 /** The users logged in so far (tokens), the orders created so far, and the notifications signed for them. */
 const tokens: string[] = [];
 const orders: { id: string; amount: number; openid: string; token: string }[] = [];
+/** v2 notifications for the first orders, v3 notifications (body and Wechatpay-* headers) for the rest. */
 const notifications: { orderId: string; xml: string; length: string }[] = [];
+const v3Notifications: { orderId: string; body: string; headers: Record<string, string> }[] = [];
 let nextNotification = 0;
+let nextV3Notification = 0;
+/** Alarms taken for the next timed run of a follow-up row (order object ids, hex). */
+let alarmsToRun: string[] = [];
 let logins = 0;
 let emptyObjects = 0;
 let merchant: BenchEnv | null = null;
@@ -206,8 +267,9 @@ interface RequestCost extends StorageCounts {
 }
 
 /**
- * Untimed, after the timed runs: one paid order's requests (login, create, notification, a status
- * read, and the alarm that later fires at its expiry), each counted on its own.
+ * Untimed, after the timed runs: one paid order's requests (login, create, the notification, a
+ * status read) and the alarm runs each change causes (the order's index entry), each counted on its
+ * own; the alarm that follows a change is the runtime's, armed by that change for now.
  */
 async function measureCosts(env: BenchEnv, ctx: ExecutionContext): Promise<Record<string, RequestCost>> {
   const counter = env.ORDERS.get(env.ORDERS.idFromName("bench-storage-counts")) as unknown as DurableObjectStub<OrderObject>;
@@ -215,12 +277,21 @@ async function measureCosts(env: BenchEnv, ctx: ExecutionContext): Promise<Recor
   const calls = { count: 0 };
   const counted: BenchEnv = { ...env, ORDERS: countingNamespace(env.ORDERS, calls), USER_ORDERS: countingNamespace(env.USER_ORDERS, calls) };
   await counter.benchStorageCounts();
+  // Alarms still held from the timed runs are not this order's.
+  await counter.benchTakeHeldAlarms(Number.MAX_SAFE_INTEGER);
   const costs: Record<string, RequestCost> = {};
   const step = async (name: string, run: () => Promise<void>) => {
     const kvBefore = { ...kv.counts };
     calls.count = 0;
     await run();
     costs[name] = { durableObjectRequests: calls.count, kvReads: kv.counts.reads - kvBefore.reads, kvWrites: kv.counts.writes - kvBefore.writes + kv.counts.deletes - kvBefore.deletes, ...(await counter.benchStorageCounts()) };
+  };
+  // The alarm the last step armed, run as the runtime runs it: one Durable Object request.
+  const followUp = async () => {
+    const [id] = await counter.benchTakeHeldAlarms(1);
+    if (id === undefined) throw new Error("cost run: the change armed no alarm");
+    calls.count++;
+    await (env.ORDERS.get(env.ORDERS.idFromString(id)) as unknown as DurableObjectStub<OrderObject>).benchRunAlarm();
   };
   let token = "";
   let order = { id: "", amount: 0 };
@@ -242,19 +313,19 @@ async function measureCosts(env: BenchEnv, ctx: ExecutionContext): Promise<Recor
     );
     order = (JSON.parse(await expect("create order", response, 201)) as { order: { id: string; amount: number } }).order;
   });
+  await step("createFollowUp", followUp);
   const xml = await signedNotification(env, { id: order.id, amount: order.amount, openid: "ocosts1" }, "4200009999999999999999999999");
   await step("notify", async () => {
     const response = await app.fetch(new Request("https://service.example/api/pay/notify", { method: "POST", headers: { "Content-Type": "text/xml", "Content-Length": String(new TextEncoder().encode(xml).length) }, body: xml }), counted, ctx);
     await expect("notify", response, 200);
   });
+  await step("notifyFollowUp", followUp);
   await step("getOrder", async () => {
     await expect("get order", await app.fetch(new Request(`https://service.example/api/orders/${order.id}`, { headers: { Authorization: `Bearer ${token}` } }), counted, ctx), 200);
   });
-  // The alarm armed at creation fires at expiry + grace for every order, paid or not: one more request.
-  await step("alarm", async () => {
-    calls.count++;
-    await (env.ORDERS.get(env.ORDERS.idFromName(order.id)) as unknown as DurableObjectStub<OrderObject>).benchAlarm();
-  });
+  // A paid order's object keeps no alarm: nothing fires at its expiry.
+  const left = await counter.benchTakeHeldAlarms(0);
+  if ((await env.ORDERS.get(env.ORDERS.idFromName(order.id)).nextDueAt()) !== null || left.length > 0) throw new Error("cost run: the paid order still has an alarm");
   return costs;
 }
 
@@ -325,6 +396,20 @@ async function once(endpoint: Endpoint, env: BenchEnv, ctx: ExecutionContext, in
     if ((await env.EMPTY.get(env.EMPTY.idFromName(`empty-${++emptyObjects}`)).ping()) !== 1) throw new Error("newEmptyObject: wrong answer");
     return;
   }
+  if (endpoint === "createFollowUp" || endpoint === "notifyFollowUp") {
+    const id = alarmsToRun[index];
+    if (id === undefined) throw new Error(`${endpoint}: no held alarm left`);
+    await (env.ORDERS.get(env.ORDERS.idFromString(id)) as unknown as DurableObjectStub<OrderObject>).benchRunAlarm();
+    return;
+  }
+  if (endpoint === "notifyV3") {
+    const notification = v3Notifications[nextV3Notification++];
+    if (!notification) throw new Error("notifyV3: no signed notification left");
+    const response = await app.fetch(new Request("https://service.example/api/v3/pay/notify", { method: "POST", headers: notification.headers, body: notification.body }), v3Env(env), ctx);
+    const text = await response.text();
+    if (response.status !== 204) throw new Error(`notifyV3: HTTP ${response.status} ${text}`);
+    return;
+  }
   const notification = endpoint === "notify" ? notifications[nextNotification++] : notifications[0];
   if (!notification) throw new Error("notify: no signed notification left (create more orders first)");
   // A forged copy: the first notification with its sign's last character changed, refused before any storage.
@@ -350,30 +435,83 @@ async function signedNotification(env: BenchEnv, order: { id: string; amount: nu
   return buildWeChatXml({ ...fields, sign: await signV2(fields, env.WECHATPAY_KEY, "HMAC-SHA256") });
 }
 
-/** Signs a payment notification for every order that has none yet (untimed). */
-async function signNotifications(env: BenchEnv): Promise<number> {
-  for (const order of orders.slice(notifications.length)) {
+/** The app's environment switched to API v3 (the test project's settings): the v3 notification's own configuration, parsed once per isolate like the v2 one. */
+let v3Environment: BenchEnv | null = null;
+function v3Env(env: BenchEnv): BenchEnv {
+  v3Environment ??= { ...env, ...V3_BINDINGS };
+  return v3Environment;
+}
+
+/**
+ * A v3 TRANSACTION.SUCCESS notification for `order`, as WeChat Pay sends it: the transaction
+ * encrypted with AEAD_AES_256_GCM under the APIv3 key, the body signed (SHA256withRSA) with the WeChat
+ * Pay public key's private half, by the simulator's own crypto (sim/src/v3/crypto.ts).
+ */
+async function signedV3Notification(env: BenchEnv, order: { id: string; amount: number; openid: string }, transactionId: string): Promise<{ body: string; headers: Record<string, string> }> {
+  const transaction = {
+    appid: env.WECHAT_APPID, mchid: env.WECHATPAY_MCHID, out_trade_no: order.id, transaction_id: transactionId, trade_type: "JSAPI",
+    trade_state: "SUCCESS", trade_state_desc: "支付成功", bank_type: "OTHERS", attach: "", success_time: "2026-11-22T12:00:00+08:00",
+    payer: { openid: order.openid }, amount: { total: order.amount, payer_total: order.amount, currency: "CNY", payer_currency: "CNY" },
+  };
+  const nonce = crypto.randomUUID().replaceAll("-", "").slice(0, 12);
+  const ciphertext = await aeadEncrypt(await importApiV3Key(V3_SIM_SETTINGS.apiV3Key), JSON.stringify(transaction), nonce, "transaction");
+  const body = JSON.stringify({
+    id: crypto.randomUUID(), create_time: "2026-11-22T12:00:01+08:00", resource_type: "encrypt-resource", event_type: "TRANSACTION.SUCCESS", summary: "支付成功",
+    resource: { original_type: "transaction", algorithm: "AEAD_AES_256_GCM", ciphertext, associated_data: "transaction", nonce },
+  });
+  // Fresh for the service's 5-minute window: signed just before the v3 runs.
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  const headerNonce = crypto.randomUUID().replaceAll("-", "");
+  wechatPayKey ??= importPrivateKey(pemToDer(WECHATPAY_PUBKEY_PRIVATE, "PRIVATE KEY"));
+  const signature = await rsaSign(await wechatPayKey, signedMessage([timestamp, headerNonce, body]));
+  return {
+    body,
+    headers: {
+      "Content-Type": "application/json", "Content-Length": String(new TextEncoder().encode(body).length), "Wechatpay-Timestamp": timestamp, "Wechatpay-Nonce": headerNonce,
+      "Wechatpay-Signature": signature, "Wechatpay-Serial": V3_SIM_SETTINGS.publicKeyId, "Wechatpay-Signature-Type": "WECHATPAY2-SHA256-RSA2048",
+    },
+  };
+}
+let wechatPayKey: Promise<CryptoKey> | null = null;
+
+/**
+ * Signs a payment notification for every order that has none yet (untimed): v2 for the first
+ * `v2Count` orders, v3 for the rest. Returns how many of each are left to send.
+ */
+async function signNotifications(env: BenchEnv, v2Count: number): Promise<{ v2: number; v3: number }> {
+  for (const order of orders.slice(notifications.length, v2Count)) {
     const xml = await signedNotification(env, order, `4200000${String(notifications.length).padStart(21, "0")}`);
     notifications.push({ orderId: order.id, xml, length: String(new TextEncoder().encode(xml).length) });
   }
-  return notifications.length - nextNotification;
+  for (const order of orders.slice(Math.max(v2Count, notifications.length) + v3Notifications.length)) {
+    v3Notifications.push({ orderId: order.id, ...(await signedV3Notification(env, order, `4200001${String(v3Notifications.length).padStart(21, "0")}`)) });
+  }
+  return { v2: notifications.length - nextNotification, v3: v3Notifications.length - nextV3Notification };
 }
 
 export default {
   async fetch(request: Request, env: BenchEnv, ctx: ExecutionContext): Promise<Response> {
     const appEnvironment = await setup(env);
     const url = new URL(request.url);
-    if (url.pathname === "/sign-notifications") return Response.json({ available: await signNotifications(env) });
+    if (url.pathname === "/sign-notifications") return Response.json({ available: await signNotifications(env, Number(url.searchParams.get("v2") ?? "0")) });
     if (url.pathname === "/wake-orders") {
       // Untimed: brings the objects of the next `count` notifications' orders into memory. A payment
       // notification usually comes seconds after its order was created, while the object is still in
       // memory; waking an evicted one adds the runtime's cost that newEmptyObject measures.
       const count = Number(url.searchParams.get("count") ?? "0");
-      for (const n of notifications.slice(nextNotification, nextNotification + count)) await env.ORDERS.get(env.ORDERS.idFromName(n.orderId)).read();
+      const next = url.searchParams.get("version") === "v3" ? v3Notifications.slice(nextV3Notification, nextV3Notification + count) : notifications.slice(nextNotification, nextNotification + count);
+      for (const n of next) await env.ORDERS.get(env.ORDERS.idFromName(n.orderId)).read();
       return Response.json({ woken: count });
     }
+    if (url.pathname === "/take-alarms") {
+      // Untimed: the alarms the next follow-up run will run, oldest first.
+      const count = Number(url.searchParams.get("count") ?? "0");
+      alarmsToRun = await (env.ORDERS.get(env.ORDERS.idFromName("bench-storage-counts")) as unknown as DurableObjectStub<OrderObject>).benchTakeHeldAlarms(count);
+      if (alarmsToRun.length < count) throw new Error(`only ${alarmsToRun.length} held alarms for ${count}`);
+      return Response.json({ taken: alarmsToRun.length });
+    }
     if (url.pathname === "/costs") return Response.json(await measureCosts(appEnvironment, ctx));
-    if (url.pathname === "/counts") return Response.json({ tokens: tokens.length, orders: orders.length, notifications: notifications.length, used: nextNotification });
+    if (url.pathname === "/counts") return Response.json({ tokens: tokens.length, orders: orders.length, notifications: notifications.length, used: nextNotification, v3Notifications: v3Notifications.length, v3Used: nextV3Notification });
     const endpoint = url.searchParams.get("endpoint") as Endpoint;
     if (!ENDPOINTS.includes(endpoint)) return new Response("unknown endpoint", { status: 404 });
     const count = Number(url.searchParams.get("count") ?? "100");

@@ -3,11 +3,14 @@
 // rebuild mid-run). node_modules is linked package by package, not copied. Nothing in the project is written.
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, symlinkSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 const TREE = ["src", "sim", "wrangler.toml", "package.json", "tsconfig.json"];
-/** The simulator's custom build bundles client/ into its playground page; refs from before it have neither. */
-const TREE_IF_PRESENT = ["client"];
+/**
+ * The simulator's custom build bundles client/ into its playground page; the handler bench signs v3
+ * notifications with the test keys and settings. Refs from before them have none of these.
+ */
+const TREE_IF_PRESENT = ["client", "test/fixtures/v3-keys.ts", "test/support/v3-settings.ts"];
 
 /**
  * Copies the service and simulator (from the working tree, or from git `ref` when given: read-only
@@ -22,7 +25,10 @@ export function makeSnapshot(root, dir, ref) {
     execFileSync("tar", ["-x", "-C", dir], { input: tar });
     source = { kind: "git", ref, commit: git(root, ["rev-parse", ref]) };
   } else {
-    for (const name of [...TREE, ...TREE_IF_PRESENT.filter((n) => existsSync(join(root, n)))]) cpSync(join(root, name), join(dir, name), { recursive: true });
+    for (const name of [...TREE, ...TREE_IF_PRESENT.filter((n) => existsSync(join(root, n)))]) {
+      mkdirSync(dirname(join(dir, name)), { recursive: true });
+      cpSync(join(root, name), join(dir, name), { recursive: true });
+    }
     const dirty = git(root, ["status", "--porcelain", "--", "src", "sim", "wrangler.toml"]);
     source = { kind: "working-tree", commit: git(root, ["rev-parse", "HEAD"]), uncommittedChanges: dirty !== "" };
   }

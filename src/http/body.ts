@@ -44,10 +44,13 @@ export function requireJsonBody() {
   });
 }
 
+// One decoder for every body: without { stream: true } each decode() starts afresh.
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
 /** Decodes UTF-8 strictly: a body that is not valid UTF-8 is refused rather than mangled. */
 export function decodeUtf8(bytes: Uint8Array): string | null {
   try {
-    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+    return strictUtf8.decode(bytes);
   } catch {
     return null;
   }

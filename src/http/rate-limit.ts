@@ -16,7 +16,7 @@ const LIMITS = {
   /** per client, before anything reaches WeChat */
   login: { binding: "LOGIN_RATE_LIMIT", key: (c) => `ip:${clientNetwork(clientIp(c.req.raw))}` },
   /** per user, after the bearer token is checked */
-  createOrder: { binding: "ORDER_RATE_LIMIT", key: (c) => `user:${c.var.session.openid}` },
+  createOrder: { binding: "ORDER_RATE_LIMIT", key: (c) => `user:${c.get("session").openid}` },
   /** per client, counted only when an operator token is wrong */
   adminAuthFailure: { binding: "ADMIN_AUTH_RATE_LIMIT", key: (c) => `admin:${clientNetwork(clientIp(c.req.raw))}` },
 } as const satisfies Record<string, { binding: "LOGIN_RATE_LIMIT" | "ORDER_RATE_LIMIT" | "ADMIN_AUTH_RATE_LIMIT"; key: (c: Context<AppEnv>) => string }>;

@@ -6,7 +6,7 @@ import { ApiError } from "../errors";
 import { SessionStore } from "../sessions/session-store";
 import { bearerToken } from "./bearer";
 
-/** Requires a mini-program user's login token; puts the session on `c.var.session`. */
+/** Requires a mini-program user's login token; puts the session in the context (`c.get("session")`). */
 export function requireSession() {
   return createMiddleware<AppEnv>(async function requireSession(c, next) {
     const token = bearerToken(c.req.header("Authorization"));

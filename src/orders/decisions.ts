@@ -200,8 +200,9 @@ export class Draft {
 
   done<T>(result: T): Decision<T> {
     const next = { order: this.order, refunds: this.refunds, shipping: this.shipping };
-    const order = toAdminOrderView(toRecord(next));
-    const events = this.#eventCauses.map(({ type, refundId, suffix }) => {
+    // The order's view goes into events only, and most decisions cause none.
+    const order = this.#eventCauses.length === 0 ? null : toAdminOrderView(toRecord(next));
+    const events = order === null ? [] : this.#eventCauses.map(({ type, refundId, suffix }) => {
       if (type === "order.shipped" || type === "order.settled") return newEvent(type, order.id, this.now, { order, shipping: toShippingView(this.shipping) }, suffix);
       const refund = refundId === null ? undefined : this.refund(refundId);
       return refund === undefined ? newEvent(type, order.id, this.now, { order }) : newEvent(type, refund.id, this.now, { order, refund: toRefundView(refund) });

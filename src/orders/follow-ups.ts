@@ -5,7 +5,7 @@
 // follow-up loses nothing; neither ever blocks or fails the order's own work.
 import { merchantWebhook, type MerchantWebhook } from "../config";
 import { deliverEvent, type DeliveryOutcome } from "../events/delivery";
-import { afterAttempt, eventToSend, nextEventDueAt, redelivery, toEventView, type EventView } from "../events/outbox";
+import { afterAttempt, eventToSend, redelivery, toEventView, type EventView } from "../events/outbox";
 import { indexOrder } from "../listing/order-index";
 import { log } from "../log";
 import type { Env } from "../env";
@@ -38,7 +38,7 @@ export class OrderFollowUps {
   dueAt(now: number): number | null {
     const state = this.#store.indexState();
     const indexDue = state !== null && state.indexedVersion < state.version ? Math.max(now, this.#indexRetryAt ?? now) : null;
-    const eventDue = nextEventDueAt(this.#store.outbox());
+    const eventDue = this.#store.nextEventDueAt();
     if (indexDue === null) return eventDue;
     return eventDue === null ? indexDue : Math.min(indexDue, eventDue);
   }
@@ -46,7 +46,7 @@ export class OrderFollowUps {
   /** Writes the order's entry (with its events) to the index if the index is behind. A failure is logged and retried, never thrown. */
   async writeIndex(): Promise<void> {
     const state = this.#store.indexState();
-    const snapshot = this.#store.load();
+    const snapshot = this.#store.current();
     if (state === null || snapshot === null || state.indexedVersion >= state.version) return;
     const record = toRecord(snapshot);
     try {

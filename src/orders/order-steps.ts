@@ -58,8 +58,9 @@ export class OrderSteps {
     return decision;
   }
 
+  /** The order as this call last loaded or wrote it (see OrderStorage.current). */
   mustLoad(): OrderSnapshot {
-    const snapshot = this.#store.load();
+    const snapshot = this.#store.current();
     if (snapshot === null) throw new Error("order record missing");
     return snapshot;
   }

@@ -219,9 +219,23 @@ type ShippingTuple = [
 const SHIPPING_COLUMNS_IN_ORDER =
   "status, request, requested_by, requested_at, attempts, last_attempt_at, next_attempt_at, last_error, uncertain, uploaded_at, shipments, settled_at, estimated_settlement_at, wechat_state, checked_at";
 
-/** The order, its refunds and its shipping in one statement: the refunds as one JSON array of rows, oldest first; the shipping row (if any) as one. */
+/**
+ * The order, its refunds and its shipping in one statement: the refunds as one JSON array of rows,
+ * oldest first; the shipping row (if any) as one; with what the alarm's schedule needs besides (the
+ * version columns, and when the first pending merchant event is due), so that arming the alarm
+ * after a load costs no statement of its own.
+ */
 const LOAD = `SELECT o.*, (SELECT json_group_array(json_array(${REFUND_COLUMNS_IN_ORDER}) ORDER BY created_at, id) FROM refunds) AS refunds,
-  (SELECT json_array(${SHIPPING_COLUMNS_IN_ORDER}) FROM shipping) AS shipping FROM order_record o`;
+  (SELECT json_array(${SHIPPING_COLUMNS_IN_ORDER}) FROM shipping) AS shipping,
+  (SELECT next_attempt_at FROM events WHERE status = 'pending' ORDER BY seq LIMIT 1) AS next_event_at FROM order_record o`;
+
+/** What LOAD read, kept until this storage next writes. */
+interface Loaded {
+  readonly snapshot: OrderSnapshot | null;
+  readonly version: number;
+  readonly indexedVersion: number;
+  readonly nextEventAt: number | null;
+}
 
 type SqlValue = string | number | null;
 
@@ -277,6 +291,8 @@ export class OrderStorage {
   #version: number;
   /** the alarm as last set by this instance (undefined: not known since it started) */
   #armedAt: number | null | undefined;
+  /** the last load, until the next write: see current() */
+  #loaded: Loaded | null = null;
 
   constructor(storage: DurableObjectStorage) {
     this.#storage = storage;
@@ -290,16 +306,38 @@ export class OrderStorage {
     return this.#version;
   }
 
-  /** The order with its refunds, or null if this object holds none. */
+  /** The order with its refunds as stored now, or null if this object holds none. */
   load(): OrderSnapshot | null {
-    if (this.#version === 0) return null;
-    const row = this.#all<OrderRow & { refunds: string; shipping: string | null }>(LOAD)[0];
-    if (row === undefined) return null;
-    return {
-      order: fromOrderRow(row),
-      refunds: (JSON.parse(row.refunds) as RefundTuple[]).map(fromRefundTuple),
-      shipping: row.shipping === null ? NO_SHIPPING : fromShippingTuple(JSON.parse(row.shipping) as ShippingTuple),
-    };
+    return this.#read().snapshot;
+  }
+
+  /**
+   * The order as this storage last loaded or wrote it: the last load, unless this storage has
+   * written since (then it loads again). Only this class writes an order object's SQL, so within
+   * one call of the object, after its first load(), this saves the reloads that follow (before the
+   * alarm is armed, after a decision that wrote nothing). An entry point starts with load().
+   */
+  current(): OrderSnapshot | null {
+    return (this.#loaded ?? this.#read()).snapshot;
+  }
+
+  #read(): Loaded {
+    if (this.#version === 0) return { snapshot: null, version: 0, indexedVersion: 0, nextEventAt: null };
+    const row = this.#all<OrderRow & { refunds: string; shipping: string | null; version: number; indexed_version: number; next_event_at: number | null }>(LOAD)[0];
+    this.#loaded =
+      row === undefined
+        ? { snapshot: null, version: 0, indexedVersion: 0, nextEventAt: null }
+        : {
+            snapshot: {
+              order: fromOrderRow(row),
+              refunds: (JSON.parse(row.refunds) as RefundTuple[]).map(fromRefundTuple),
+              shipping: row.shipping === null ? NO_SHIPPING : fromShippingTuple(JSON.parse(row.shipping) as ShippingTuple),
+            },
+            version: row.version,
+            indexedVersion: row.indexed_version,
+            nextEventAt: row.next_event_at,
+          };
+    return this.#loaded;
   }
 
   /** Stores a new order (creating the tables first) with its creation's writes, in one transaction. */
@@ -309,13 +347,15 @@ export class OrderStorage {
         this.#exec(CURRENT_SCHEMA);
         this.#exec("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", SCHEMA_VERSION, order.createdAt);
       }
+      // The creation's change to the indexed view is counted in the row as it is inserted (version 1, the
+      // column's default, plus one), not by an UPDATE after it.
       this.#exec(
         `INSERT INTO order_record (singleton, id, openid, status, amount, description, items, request_hash, client_ip, created_at, expires_at,
-           next_check_at) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           next_check_at, version) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         order.id, order.openid, order.state, order.amount, order.description, JSON.stringify(order.items), order.requestHash, order.clientIp,
-        order.createdAt, order.expiresAt, order.nextCheckAt,
+        order.createdAt, order.expiresAt, order.nextCheckAt, changesIndexedView(change) ? 2 : 1,
       );
-      this.#write(change);
+      this.#write(change, false);
     });
     this.#version = SCHEMA_VERSION;
   }
@@ -342,10 +382,15 @@ export class OrderStorage {
     });
   }
 
-  /** The order's version (a count of the changes its index entry shows) and the last version written to the index. */
+  /** The order's version (a count of the changes its index entry shows) and the last version written to the index, as current() sees them. */
   indexState(): { version: number; indexedVersion: number } | null {
-    if (this.#version === 0) return null;
-    return this.#all<{ version: number; indexedVersion: number }>("SELECT version, indexed_version AS indexedVersion FROM order_record")[0] ?? null;
+    const loaded = this.#loaded ?? this.#read();
+    return loaded.snapshot === null ? null : { version: loaded.version, indexedVersion: loaded.indexedVersion };
+  }
+
+  /** When the oldest pending merchant event is due (null: none pending), as current() sees it. */
+  nextEventDueAt(): number | null {
+    return (this.#loaded ?? this.#read()).nextEventAt;
   }
 
   /** The index holds `version` (or a newer one): never moves the marker back. */
@@ -390,11 +435,13 @@ export class OrderStorage {
     this.#armedAt = null;
   }
 
-  #write(change: Change): void {
+  /** `countVersion`: whether a change to the indexed view counts one more version here (create() counts it in its INSERT). */
+  #write(change: Change, countVersion = true): void {
     const sets = Object.entries(change.order) as [keyof OrderPatch, OrderPatch[keyof OrderPatch]][];
-    if (sets.length > 0) {
-      this.#exec(`UPDATE order_record SET ${sets.map(([k]) => `${ORDER_COLUMNS[k]} = ?`).join(", ")}`, ...sets.map(([, v]) => sqlValue(v)));
-    }
+    // The version is counted in the same UPDATE as the row's other columns: one statement and one row written, not two.
+    const columns = sets.map(([k]) => `${ORDER_COLUMNS[k]} = ?`);
+    if (countVersion && changesIndexedView(change)) columns.push("version = version + 1");
+    if (columns.length > 0) this.#exec(`UPDATE order_record SET ${columns.join(", ")}`, ...sets.map(([, v]) => sqlValue(v)));
     for (const h of change.history) this.#insertHistory(h);
     for (const r of change.newRefunds) {
       this.#exec(
@@ -419,7 +466,6 @@ export class OrderStorage {
       );
     }
     for (const e of change.events) this.#insertEvent(e);
-    if (changesIndexedView(change)) this.#exec("UPDATE order_record SET version = version + 1");
   }
 
   /** A new event is pending and due at once: the alarm armed after the commit sends it. */
@@ -461,6 +507,8 @@ export class OrderStorage {
   }
 
   #exec(query: string, ...params: SqlValue[]): void {
+    // Every write goes through here: what was loaded before it is no longer what is stored.
+    this.#loaded = null;
     // Run to completion: a statement's work is done as its cursor is read.
     for (const _ of this.#sql.exec(query, ...params));
   }

@@ -23,7 +23,7 @@ export const loginRoutes = new Hono<AppEnv>()
       (timeoutMs) => code2Session({ apiBase: config.wechatApiBase, appid: config.appid, secret: config.secret, timeoutMs }, code),
       { deadline: performance.now() + REQUEST_BUDGET_MS, perCallMs: PER_CALL_TIMEOUT_MS },
     ).catch((error: unknown) => {
-      throw loginError(error, c.var.requestId);
+      throw loginError(error, c.get("requestId"));
     });
 
     const { token } = await new SessionStore(c.env.SESSIONS).create({
@@ -35,6 +35,6 @@ export const loginRoutes = new Hono<AppEnv>()
     return c.json({ token, openid: wechat.openid, expiresIn: config.sessionTtlSeconds }, 200);
   })
   .post("/api/logout", requireSession(), async (c) => {
-    await new SessionStore(c.env.SESSIONS).revoke(c.var.session);
+    await new SessionStore(c.env.SESSIONS).revoke(c.get("session"));
     return c.body(null, 204);
   });

@@ -41,7 +41,7 @@ export const orderRoutes = new Hono<AppEnv>()
       const priced = priceItems(c.req.valid("json").items, config.products);
       if (!priced.ok) throw ApiError.invalidRequest(`${priced.problem}.`);
 
-      const { openid } = c.var.session;
+      const { openid } = c.get("session");
       const now = Date.now();
       // What makes two requests "the same" for an Idempotency-Key: the products and quantities.
       const requestHash = await sha256Hex(JSON.stringify(priced.order.items.map((i) => [i.sku, i.quantity])));
@@ -68,7 +68,7 @@ export const orderRoutes = new Hono<AppEnv>()
         clientIp: clientIp(c.req.raw),
         createdAt: now,
         expiresAt,
-      }, c.var.requestId);
+      }, c.get("requestId"));
       const order = orderValue(prepared);
       return c.json({ order: toOrderView(order), payment: await paymentFor(order, c.env) }, 201);
     },
@@ -78,7 +78,7 @@ export const orderRoutes = new Hono<AppEnv>()
     const { limit = PAGE_SIZE.default, cursor = null } = c.req.valid("query");
     const after = cursor === null ? null : decodeCursor(cursor);
     if (cursor !== null && after === null) throw ApiError.invalidRequest("cursor is not one we issued.");
-    const page = await userOrdersObject(c.env, c.var.session.openid).list(limit, after);
+    const page = await userOrdersObject(c.env, c.get("session").openid).list(limit, after);
     const orders = await Promise.all(page.orderIds.map((id) => orderObject(c.env, id).read()));
     return c.json({
       orders: orders.filter((o): o is OrderRecord => o !== null).map(toOrderView),
@@ -89,7 +89,7 @@ export const orderRoutes = new Hono<AppEnv>()
   // The order's object refuses another payer's request (403) or an unknown order (404) itself,
   // before any work: one call per request.
   .get("/api/orders/:id", validOrderId(), async (c) => {
-    const order = orderValue(await orderObject(c.env, c.req.valid("param").id).refresh(c.var.session.openid, c.var.requestId));
+    const order = orderValue(await orderObject(c.env, c.req.valid("param").id).refresh(c.get("session").openid, c.get("requestId")));
     return c.json({ order: toOrderView(order) });
   })
 
@@ -97,12 +97,12 @@ export const orderRoutes = new Hono<AppEnv>()
     // publicBaseUrl: a new prepay names our notify URL, built from it.
     requireConfig(c.env, ["publicBaseUrl"]);
     await checkPaymentSettings(c.env);
-    const order = orderValue(await orderObject(c.env, c.req.valid("param").id).preparePayment(c.var.session.openid, c.var.requestId));
+    const order = orderValue(await orderObject(c.env, c.req.valid("param").id).preparePayment(c.get("session").openid, c.get("requestId")));
     return c.json({ order: toOrderView(order), payment: await paymentFor(order, c.env) });
   })
 
   .post("/api/orders/:id/close", validOrderId(), async (c) => {
-    const order = orderValue(await orderObject(c.env, c.req.valid("param").id).close(c.var.session.openid, c.var.requestId));
+    const order = orderValue(await orderObject(c.env, c.req.valid("param").id).close(c.get("session").openid, c.get("requestId")));
     return c.json({ order: toOrderView(order) });
   });
 

@@ -25,7 +25,7 @@ export const payNotifyRoutes = new Hono<AppEnv>().post("/api/pay/notify", async 
 
   let outcome;
   try {
-    outcome = await orderObject(c.env, payment.outTradeNo).applyPayment(paymentFact(payment), "notify", c.var.requestId);
+    outcome = await orderObject(c.env, payment.outTradeNo).applyPayment(paymentFact(payment), "notify", c.get("requestId"));
   } catch {
     // Not stored, so not acknowledged: WeChat will deliver it again.
     return reply(false, 500, "storage_failed");

@@ -22,7 +22,7 @@ export const refundNotifyRoutes = new Hono<AppEnv>().post("/api/refund/notify", 
 
   let outcome;
   try {
-    outcome = await orderObject(c.env, notice.outTradeNo).applyRefundNotice(refundReport(notice), c.var.requestId);
+    outcome = await orderObject(c.env, notice.outTradeNo).applyRefundNotice(refundReport(notice), c.get("requestId"));
   } catch {
     return reply(false, 500, "storage_failed");
   }

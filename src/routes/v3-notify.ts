@@ -65,7 +65,7 @@ async function applyPayment(c: Context<AppEnv>, context: V3Context, resource: Re
     log("info", "v3_pay_notify_accepted", { reason: "not_a_payment", orderId: transaction.outTradeNo });
     return c.body(null, 204);
   }
-  const outcome = await orderObject(c.env, transaction.outTradeNo).applyPayment(fact, "notify", c.var.requestId);
+  const outcome = await orderObject(c.env, transaction.outTradeNo).applyPayment(fact, "notify", c.get("requestId"));
   if (!outcome.ok) return fail(400, outcome.error.reason, "The payment does not match an order of ours.");
   return c.body(null, 204);
 }
@@ -73,7 +73,7 @@ async function applyPayment(c: Context<AppEnv>, context: V3Context, resource: Re
 async function applyRefund(c: Context<AppEnv>, context: V3Context, resource: Record<string, unknown>, fail: Fail): Promise<Response> {
   const result = readRefundResult(resource, { mchid: context.mchid });
   if (!isOrderId(result.outTradeNo)) return fail(400, "unknown_order", "No such order.");
-  const outcome = await orderObject(c.env, result.outTradeNo).applyRefundNotice(v3RefundReport(result), c.var.requestId);
+  const outcome = await orderObject(c.env, result.outTradeNo).applyRefundNotice(v3RefundReport(result), c.get("requestId"));
   if (!outcome.ok) return fail(400, outcome.error.reason, "The refund does not match a refund of ours.");
   return c.body(null, 204);
 }
