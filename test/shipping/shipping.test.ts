@@ -220,6 +220,26 @@ describe("an upload WeChat cannot take yet", () => {
     expect(await h.calls("get_order")).not.toEqual([]);
   });
 
+  it("records a lost answer's upload once when the operator's view and the alarm ask get_order at the same time", async () => {
+    await warmUpToken();
+    const id = await paidOrder();
+    await h.simControl("/__sim/faults", { api: "upload_shipping_info", kind: "drop" });
+    expect(((await (await ship(id, EXPRESS)).json()) as { shipping: Shipping }).shipping.status).toBe("uploading");
+    // The view's get_order is slow; the alarm, due meanwhile, hears "shipped" first and records the upload.
+    await h.simControl("/__sim/faults", { api: "get_order", kind: "delay", delayMs: 300 });
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(await nextAttemptAt(id));
+    const view = h.call(`/admin/orders/${id}`, { token: ADMIN });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await runInDurableObject(orderObject(env, id), (instance: OrderObject) => instance.alarm());
+    // The view's answer comes after that: it must be read against the order as it is now.
+    const response = await view;
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as AdminView).shipping).toMatchObject({ status: "uploaded", wechatState: "shipped" });
+    expect((await atWeChat(id)).uploads).toBe(1);
+    expect((await adminView(id)).events.filter((e) => e.type === "order.shipped").map((e) => e.id)).toEqual([`evt_${id}.shipped`]);
+  });
+
   it("sends after a lost answer when get_order shows nothing arrived", async () => {
     await warmUpToken();
     const id = await paidOrder();
