@@ -137,10 +137,15 @@ export function withVirtualShipping<T>(decision: Decision<T>): Decision<T> {
 /** What one shipping step does: nothing, ask get_order first (the last attempt may have landed), or send the upload. */
 export type ShippingStep = { readonly kind: "nothing" } | { readonly kind: "check" } | { readonly kind: "upload"; readonly request: ShippingRequest };
 
+/** WeChat's "the one re-shipment is used up": after a re-shipment's lost answer, the sign that it landed. */
+const RESHIPMENT_USED_UP = "10060003";
+
 /**
  * One step for an upload that is due. The attempt is stored before the call, with when to try
  * again, so a crash mid-call is retried by the alarm. An order refunded in full meanwhile has
- * nothing left to ship: failed without a call.
+ * nothing left to ship: failed without a call. After a lost answer a first upload is checked with
+ * get_order; a re-shipment cannot be (get_order says "shipped" since the first upload), so it is
+ * sent again, still in doubt: if the lost attempt landed, WeChat refuses this one with 10060003.
  */
 export function decideShippingStep(snapshot: OrderSnapshot, now: number, random: () => number): Decision<ShippingStep> {
   const draft = new Draft(snapshot, now);
@@ -151,7 +156,7 @@ export function decideShippingStep(snapshot: OrderSnapshot, now: number, random:
     return draft.done({ kind: "nothing" });
   }
   const retryAt = now + backoffDelay(shipping.attempts, CHECK_BACKOFF, random);
-  if (shipping.uncertain) {
+  if (shipping.uncertain && shipping.shipments === 0) {
     draft.setShipping({ nextAttemptAt: retryAt });
     return draft.done({ kind: "check" });
   }
@@ -163,7 +168,8 @@ export function decideShippingStep(snapshot: OrderSnapshot, now: number, random:
  * An upload's answer: uploaded (order.shipped; the second time a re-shipment), a passing failure
  * (kept uploading, tried again at the time the attempt stored), or a final one (failed, with
  * WeChat's code and what to do). "Payment not found" is passing only in the first half hour after
- * payment, and passing failures only for a day after the request.
+ * payment, and passing failures only for a day after the request. A re-shipment an earlier attempt
+ * of which may have landed stays in doubt until an answer settles it, and 10060003 does: it landed.
  */
 export function onShippingUploadResult(snapshot: OrderSnapshot, outcome: UploadOutcome, now: number): Decision<void> {
   const draft = new Draft(snapshot, now);
@@ -173,6 +179,10 @@ export function onShippingUploadResult(snapshot: OrderSnapshot, outcome: UploadO
     return draft.done(undefined);
   }
   const { shipping, order } = snapshot;
+  if (outcome.code === RESHIPMENT_USED_UP && shipping.uncertain && shipping.shipments > 0) {
+    markUploaded(draft);
+    return draft.done(undefined);
+  }
   const lastError = outcome.code === null || outcome.advice.startsWith(`${outcome.code}:`) ? outcome.advice : `${outcome.code}: ${outcome.advice}`;
   const tooLateForNotFound = outcome.code === "10060001" && now > (order.paidAt ?? now) + PAYMENT_NOT_FOUND_WINDOW_MS;
   const givingUp = now > (shipping.requestedAt ?? now) + SHIPPING_RETRY_WINDOW_MS;
@@ -180,7 +190,7 @@ export function onShippingUploadResult(snapshot: OrderSnapshot, outcome: UploadO
     failShipping(draft, givingUp && outcome.retry && !tooLateForNotFound ? `gave up after ${shipping.attempts} attempts over a day: ${lastError}` : lastError);
     return draft.done(undefined);
   }
-  draft.setShipping({ lastError, uncertain: outcome.uncertain });
+  draft.setShipping({ lastError, uncertain: (shipping.uncertain && shipping.shipments > 0) || outcome.uncertain });
   draft.log("warn", "shipping_upload_retry", { orderId: order.id, attempt: shipping.attempts, code: outcome.code, uncertain: outcome.uncertain });
   return draft.done(undefined);
 }
@@ -197,8 +207,9 @@ export function shouldCheckShipping(snapshot: OrderSnapshot, now: number): boole
 
 /**
  * What get_order said. For an upload still under way: shipped already (an attempt without an answer
- * landed) ends it as uploaded, "to ship" means it may be sent ("send"), refunded fails it. A failed
- * check is noted and changes nothing else.
+ * landed) ends it as uploaded, "to ship" means it may be sent ("send"), refunded fails it; for a
+ * re-shipment "shipped" tells nothing (so it was since the first upload). A failed check is noted
+ * and changes nothing else.
  */
 export function onShippingChecked(snapshot: OrderSnapshot, check: ShippingCheck, now: number): Decision<"send" | "settled" | "unchanged"> {
   const draft = new Draft(snapshot, now);
@@ -208,6 +219,7 @@ export function onShippingChecked(snapshot: OrderSnapshot, check: ShippingCheck,
   }
   draft.setShipping({ wechatState: check.state, checkedAt: now });
   if (snapshot.shipping.status !== "uploading") return draft.done("unchanged");
+  if (check.state === "shipped" && snapshot.shipping.shipments > 0) return draft.done("unchanged");
   if (check.state === "to_ship") {
     draft.setShipping({ uncertain: false, nextAttemptAt: now });
     return draft.done("send");

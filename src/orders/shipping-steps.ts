@@ -27,7 +27,9 @@ export class ShippingSteps {
       const gateway = this.#gateway();
       let step = this.#steps.commit(ship.decideShippingStep(this.#steps.mustLoad(), Date.now(), Math.random));
       if (step.result.kind === "check") {
-        const checked = this.#steps.commit(ship.onShippingChecked(this.#steps.mustLoad(), await gateway.check(step.next.order.id), Date.now()));
+        const check = await gateway.check(step.next.order.id);
+        // Loaded after the answer: an operator's view may have recorded the same answer meanwhile.
+        const checked = this.#steps.commit(ship.onShippingChecked(this.#steps.mustLoad(), check, Date.now()));
         if (checked.result !== "send") return;
         step = this.#steps.commit(ship.decideShippingStep(this.#steps.mustLoad(), Date.now(), Math.random));
       }
@@ -49,6 +51,8 @@ export class ShippingSteps {
   async refresh(): Promise<void> {
     const snapshot = this.#steps.mustLoad();
     if (this.#busy || !ship.shouldCheckShipping(snapshot, Date.now())) return;
-    this.#steps.commit(ship.onShippingChecked(this.#steps.mustLoad(), await this.#gateway().check(snapshot.order.id), Date.now()));
+    const check = await this.#gateway().check(snapshot.order.id);
+    // Loaded after the answer: the alarm may have checked or uploaded meanwhile.
+    this.#steps.commit(ship.onShippingChecked(this.#steps.mustLoad(), check, Date.now()));
   }
 }

@@ -17,4 +17,5 @@ it("25 users under random faults end in the same state as WeChat (seed 20260520)
   expect(report.figures.payments).toBeGreaterThan(5);
   expect(report.figures.heldPostsReleased).toBeGreaterThan(0);
   expect(report.figures.faultsConsumedTotal).toBeGreaterThan(0);
+  expect(report.figures.shipping.accepted).toBeGreaterThan(0);
 }, 60_000);

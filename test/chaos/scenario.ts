@@ -3,7 +3,9 @@
 // twice), then pay (notifications delivered, duplicated, dropped, held and released out of order,
 // or left to the retry schedule), pay with the notification lost, abandon, close, race a payment
 // against a close, or pay and get refunds from an operator, while faults are injected at random
-// into the simulated WeChat. Then everything is settled (time moved past every expiry, every
+// into the simulated WeChat. An operator ships some paid orders (right after payment or later, a
+// double click, a re-shipment) while the shipping APIs fail and the access token is revoked, and
+// WeChat pushes settlements. Then everything is settled (time moved past every expiry, every
 // order's alarm run until nothing is due, the simulator's retries run out) and our state is
 // compared with the simulator's, order by order. Every decision comes from a seeded PRNG.
 import { APPLICABLE } from "../../sim/src/faults";
@@ -70,6 +72,33 @@ type RefundPlan = keyof typeof REFUND_PLANS;
 /** A wave's hold window: none, or hold every first notification attempt and then release / discard. */
 type HoldMode = "none" | "reverse" | "shuffle" | "discard";
 
+/**
+ * What the operator does about shipping a paid order, dealt among the users whose order can ship
+ * (paid, and not refunded in full: WeChat refuses to ship those): nothing; one request, right after
+ * payment (WeChat does not know the payment for a minute: the alarm retries) or later; the same
+ * request twice at once (a double click); or a first request and, once it landed, a re-shipment and
+ * a third request, which must be refused.
+ */
+const SHIP_PLANS = { none: 60, at_once: 12, later: 12, twice: 8, reship: 8 } as const;
+type ShipPlan = keyof typeof SHIP_PLANS;
+
+/** How the goods travel: one parcel, 2–3 parcels (split delivery), or no parcel (itemDesc only). */
+const DELIVERIES = { express: 35, split: 20, virtual: 15, same_city: 15, pickup: 15 } as const;
+type Delivery = keyof typeof DELIVERIES;
+
+/**
+ * WeChat's settlement pushes for an order: settled (once, or twice: a duplicate at once or a turn
+ * later), receipt confirmed then settled a turn later, or receipt confirmed only.
+ */
+const PUSH_PLANS = { settled: 35, settled_twice: 25, received_then_settled: 25, received: 15 } as const;
+type PushPlan = keyof typeof PUSH_PLANS;
+
+/** Refund plans that leave part of the money paid, so the order can still ship. */
+const SHIPPABLE_REFUND_PLANS: ReadonlySet<RefundPlan> = new Set(["partial", "over", "race"]);
+
+/** The mini-program APIs the shipping work calls; the shipping turns queue faults for these. */
+const SHIPPING_APIS = ["upload_shipping_info", "get_order", "stable_token"] as const;
+
 /** The faults injected at random: every kind the simulator accepts, for every API but login. */
 const FAULTS: Readonly<Record<string, readonly string[]>> = Object.fromEntries(
   Object.entries(APPLICABLE).filter(([api]) => api !== "code2session"),
@@ -88,6 +117,16 @@ const PAST_EXPIRY_MS = 2 * MIN;
 const RETRIES_RUN_OUT_MS = 25 * HOUR;
 const SETTLE_ROUNDS = 80;
 const REFUND_ROUNDS = 15;
+/** A shipping turn: more than WeChat's minute before it knows a payment. */
+const SHIPPING_TURN_MS = 62 * SEC;
+const SHIPPING_ROUNDS = 40;
+/**
+ * Turns in which shipping faults are queued and the token revoked. Later turns let the uploads'
+ * retries finish: a fault a turn would keep the last upload waiting failing for hours.
+ */
+const SHIPPING_FAULT_TURNS = 3;
+/** Turns an operator waits for a payment to reach us before giving up on shipping that order. */
+const SHIPPING_WAIT_TURNS = 3;
 
 // --- figures ------------------------------------------------------------------------------------
 
@@ -126,6 +165,27 @@ export interface Figures {
   /** the merchant's receiver: its answers, and the events delivered by type */
   merchantAnswers: Counter;
   eventsDelivered: Counter;
+  shipping: ShippingFigures;
+}
+
+export interface ShippingFigures {
+  plans: Counter;
+  deliveries: Counter;
+  /** the operator's requests: step, then the answers (a double click has two) */
+  requests: Counter;
+  /** requests the service accepted (202), and the uploads WeChat recorded */
+  accepted: number;
+  uploadsAtWeChat: number;
+  /** calls WeChat saw, by outcome or injected fault */
+  uploadCalls: Counter;
+  getOrderCalls: Counter;
+  tokenCalls: Counter;
+  /** upload calls beyond one per accepted request */
+  retries: number;
+  tokenRevocations: Counter;
+  pushes: Counter;
+  statusHere: Counter;
+  turns: number;
 }
 
 function count(counter: Counter, key: string, by = 1): void {
@@ -141,6 +201,10 @@ interface User {
   readonly rng: Rng;
   readonly action: Action;
   readonly plan: RefundPlan;
+  readonly ship: ShipPlan;
+  readonly delivery: Delivery;
+  /** the user's own stream for shipping and settlement, apart from `rng` so that the rest of the run draws as before */
+  readonly shipRng: Rng;
   token: string | null;
 }
 
@@ -155,6 +219,43 @@ interface RefundJob {
   readonly amount: number;
   readonly plan: RefundPlan;
   readonly rng: Rng;
+}
+
+type ShipStep = "first" | "reship" | "third";
+
+/** A shipping request's body, as the operator sends it. */
+interface ShippingBody {
+  readonly logisticsType: string;
+  readonly packages?: readonly { trackingNo: string; expressCompany: string; itemDesc: string; receiverContact?: string }[];
+  readonly itemDesc?: string;
+  readonly split?: boolean;
+  readonly isAllDelivered?: boolean;
+}
+
+/** What the simulator answers about one push it sent. */
+interface SimPush {
+  readonly status: number | null;
+  readonly reply: string | null;
+  readonly error: string | null;
+  readonly acknowledged: boolean;
+  /** the event as WeChat writes it (JSON) */
+  readonly message: string;
+}
+
+/** A paid order that can ship: what its operator plans, what was accepted, and WeChat's pushes about it. */
+interface ShipJob {
+  readonly orderId: string;
+  readonly plan: ShipPlan;
+  readonly delivery: Delivery;
+  readonly rng: Rng;
+  /** requests still to make, in order */
+  steps: ShipStep[];
+  /** the bodies of the requests the service accepted (202), in order */
+  readonly accepted: ShippingBody[];
+  /** turns spent waiting for the payment to reach us */
+  waited: number;
+  readonly push: PushPlan | null;
+  readonly pushes: SimPush[];
 }
 
 interface Run {
@@ -173,6 +274,8 @@ interface Run {
   readonly refundOrders: Set<string>;
   deferredRefunds: RefundJob[];
   readonly users: User[];
+  /** every paid order that can ship, whether its operator ships it or not */
+  readonly shipJobs: ShipJob[];
 }
 
 const ADMIN = () => env.ADMIN_TOKEN ?? "";
@@ -190,6 +293,13 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const actions = deal(master, opts.users, ACTIONS);
   // The refund plans are dealt among the paying-and-refunding users, so small runs see each kind.
   const plans = deal(master, actions.filter((a) => a === "pay_refund").length, REFUND_PLANS);
+  const refundPlans = actions.map((a) => (a === "pay_refund" ? plans.shift()! : "full"));
+  // Shipping plans are dealt among the users whose order can ship, from a stream of their own.
+  const canShip = actions.map((a, i) => a !== "abandon" && a !== "close" && (a !== "pay_refund" || SHIPPABLE_REFUND_PLANS.has(refundPlans[i]!)));
+  const shipDealer = new Rng(deriveSeed(opts.seed, 5));
+  const shipPlans = deal(shipDealer, canShip.filter(Boolean).length, SHIP_PLANS);
+  const deliveries = deal(shipDealer, shipPlans.filter((p) => p !== "none").length, DELIVERIES);
+  const shipPlanOf = (i: number): ShipPlan => (canShip[i] ? shipPlans.shift()! : "none");
   const run: Run = {
     h,
     opts,
@@ -203,15 +313,22 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     intent: new Map(),
     refundOrders: new Set(),
     deferredRefunds: [],
-    users: actions.map((action, index) => ({
-      index,
-      name: `chaos-${opts.seed}-${index}`,
-      ip: `10.77.${Math.floor(index / 250)}.${(index % 250) + 1}`,
-      rng: new Rng(deriveSeed(opts.seed, 1, index)),
-      action,
-      plan: action === "pay_refund" ? plans.shift()! : "full",
-      token: null,
-    })),
+    users: actions.map((action, index) => {
+      const ship = shipPlanOf(index);
+      return {
+        index,
+        name: `chaos-${opts.seed}-${index}`,
+        ip: `10.77.${Math.floor(index / 250)}.${(index % 250) + 1}`,
+        rng: new Rng(deriveSeed(opts.seed, 1, index)),
+        action,
+        plan: refundPlans[index]!,
+        ship,
+        delivery: ship === "none" ? "express" : deliveries.shift()!,
+        shipRng: new Rng(deriveSeed(opts.seed, 5, index)),
+        token: null,
+      };
+    }),
+    shipJobs: [],
   };
   // The merchant's backend is unreliable too: a seeded share of deliveries fail (500, 503, a refused
   // connection). Hanging receivers are left to the merchant-event tests: each costs the 10 s time-out.
@@ -225,7 +342,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   try {
     await shop(run, master);
     await refundTurns(run);
+    // Listed with the users' sessions while they last; shipping makes no orders.
     const ids = await enumerateOrders(run);
+    await shippingTurns(run);
+    await settlementPushes(run);
     await settle(run, ids);
     await compare(run, ids);
   } finally {
@@ -298,9 +418,9 @@ async function inject(run: Run, api: string, kind: string, times: number, delayM
   count(run.injected, `${api}:${kind}`, times);
 }
 
-async function injectRandomFaults(run: Run, rng: Rng, n: number): Promise<void> {
+async function injectRandomFaults(run: Run, rng: Rng, n: number, apis: readonly string[] = Object.keys(FAULTS)): Promise<void> {
   for (let i = 0; i < n; i++) {
-    const api = rng.pick(Object.keys(FAULTS));
+    const api = rng.pick(apis);
     const kind = rng.pick(FAULTS[api]!);
     const harsh = run.opts.harsh;
     const burst = harsh !== undefined && rng.chance(harsh.burst);
@@ -409,12 +529,13 @@ async function shopper(run: Run, user: User): Promise<void> {
 
   switch (user.action) {
     case "pay":
-      await payOrder(run, user, placed, { get: rng.chance(0.5), closeAfter: rng.chance(0.1) });
+      if (await payOrder(run, user, placed, { get: rng.chance(0.5), closeAfter: rng.chance(0.1) })) await planShipping(run, user, placed.id, true);
       break;
     case "pay_lost": {
       if (!(await prepare(run, user, placed))) break;
       const paid = await simPay(run, placed.id, { deliver: false });
       if (paid && rng.chance(0.5)) await getOrder(run, user, placed.id);
+      if (paid) await planShipping(run, user, placed.id, false);
       break;
     }
     case "abandon":
@@ -445,11 +566,14 @@ async function shopper(run: Run, user: User): Promise<void> {
       const pay = () => simPay(run, placed.id, body);
       const [paid] = closeFirst ? await Promise.all([later(pay), close()]) : await Promise.all([pay(), later(close)]);
       count(run.figures.actions, paid ? "race_payment_won" : "race_close_won");
+      if (paid) await planShipping(run, user, placed.id, false);
       break;
     }
     case "pay_refund": {
       const paid = await payOrder(run, user, placed, { get: false, closeAfter: false });
       if (!paid) break;
+      // Shipped before the refunds when the plan says at once: a partly refunded order still ships.
+      await planShipping(run, user, placed.id, true);
       const job: RefundJob = { orderId: placed.id, amount: placed.amount, plan: user.plan, rng: new Rng(rng.seed()) };
       count(run.figures.refunds, `plan_${job.plan}`);
       run.refundOrders.add(placed.id);
@@ -704,7 +828,205 @@ async function openRefundOrders(run: Run): Promise<string[]> {
   return open;
 }
 
-// --- phase 3: settling --------------------------------------------------------------------------
+// --- phase 3: shipping --------------------------------------------------------------------------
+
+/**
+ * Records a paid order that can ship, with what its user's plan does about it; at once (right after
+ * payment, when `atOnce` allows and the plan says so) the first request is made now, before WeChat
+ * knows the payment. Settlement pushes come later, to shipped orders and to some never shipped here.
+ */
+async function planShipping(run: Run, user: User, orderId: string, atOnce: boolean): Promise<void> {
+  const rng = user.shipRng;
+  const plan = user.ship;
+  const push = rng.chance(plan === "none" ? 0.2 : 0.5) ? rng.weighted(PUSH_PLANS) : null;
+  const steps: ShipStep[] = plan === "none" ? [] : plan === "reship" ? ["first", "reship", "third"] : ["first"];
+  const job: ShipJob = { orderId, plan, delivery: user.delivery, rng, steps, accepted: [], waited: 0, push, pushes: [] };
+  run.shipJobs.push(job);
+  count(run.figures.shipping.plans, plan);
+  if (plan === "none") return;
+  count(run.figures.shipping.deliveries, job.delivery);
+  const rightAway = plan === "at_once" || (plan !== "later" && rng.chance(0.5));
+  if (rightAway && atOnce) await shippingStep(run, job, false);
+}
+
+const EXPRESS_COMPANIES = ["SF", "YTO", "ZTO", "STO", "YD", "JD", "EMS"] as const;
+const GOODS = ["Coffee beans 1 kg", "咖啡豆 500 g", "Mugs ☕ ×2", "Course: latte art", "Cheesecake 🍰"] as const;
+
+/** The request for the order's next shipment: new parcels (or a new description) each time, so a re-shipment differs from the first. */
+function shippingBody(job: ShipJob): ShippingBody {
+  const { rng } = job;
+  const what = () => `${rng.pick(GOODS)} · shipment ${job.accepted.length + 1}`;
+  const parcel = () => ({
+    trackingNo: `${rng.pick(["SF", "YT", "ZT"])}${rng.int(100_000_000, 999_999_999)}`,
+    expressCompany: rng.pick(EXPRESS_COMPANIES),
+    itemDesc: what(),
+    ...(rng.chance(0.5) ? { receiverContact: "189****1234" } : {}),
+  });
+  switch (job.delivery) {
+    case "express":
+      return { logisticsType: "express", packages: [parcel()] };
+    case "split":
+      return { logisticsType: "express", packages: Array.from({ length: rng.int(2, 3) }, parcel), split: true, isAllDelivered: rng.chance(0.7) };
+    default:
+      return { logisticsType: job.delivery, itemDesc: what() };
+  }
+}
+
+/** The packages the service keeps (and WeChat gets) for a request: the parcels, or the one description. */
+function packagesOf(body: ShippingBody): readonly Record<string, string>[] {
+  return body.packages ?? [{ itemDesc: body.itemDesc ?? "" }];
+}
+
+type ShippingAnswer = "accepted" | "under_way" | "used_up" | "not_paid" | `other_${number}`;
+
+/** An answer to a shipping request, by what the contract says it means. */
+function shippingAnswer(answer: Answer): ShippingAnswer {
+  if (answer.status === 202) return "accepted";
+  const message = String(answer.body?.error?.message ?? "");
+  if (answer.status === 409 && message.includes("under way")) return "under_way";
+  if (answer.status === 409 && message.includes("re-shipped already")) return "used_up";
+  if (answer.status === 409 && message.includes("only a paid")) return "not_paid";
+  return `other_${answer.status}`;
+}
+
+/**
+ * The operator's next shipping request for a job, once the order is ready for it: a first request
+ * when the order is paid here (`look`: the operator reads it first; right after payment it does not),
+ * a re-shipment or a third request once the view shows the last upload landed. Checks each answer
+ * against what the contract guarantees:
+ * - one first request: 202;
+ * - the same first request twice at once: one 202 and one 409 "under way" — or two 202 if the first
+ *   had finished (one answer shows it uploaded) before the second was decided: then the second is
+ *   the order's re-shipment;
+ * - a re-shipment: 202 while the order has one shipment, 409 once it has two; a third request: 409.
+ * A 409 "not paid" to a first request made without looking leaves the request for a later turn.
+ */
+async function shippingStep(run: Run, job: ShipJob, look: boolean): Promise<void> {
+  const step = job.steps[0];
+  if (step === undefined) return;
+  const id = job.orderId;
+  if (step === "first" && look) {
+    const status = (await orderObject(env, id).read())?.status;
+    if (status !== "paid" && status !== "partially_refunded") {
+      // A held or retried notification may still come; a lost one is found only at expiry.
+      if (status === "pending" && job.waited++ < SHIPPING_WAIT_TURNS) return;
+      count(run.figures.shipping.requests, `never_made_order_${status ?? "missing"}`);
+      job.steps = [];
+      return;
+    }
+  } else if (step !== "first") {
+    const view = await adminCall(run, "admin_view", `/admin/orders/${id}`, {}, id);
+    const status = view.body?.shipping?.status as string | undefined;
+    if (status === "uploading") return;
+    if (status !== "uploaded") {
+      mismatch(run, id, "shipping_failed", `before the ${step} request, shipping is ${status ?? "null"}: ${view.body?.shipping?.lastError ?? ""}`);
+      job.steps = [];
+      return;
+    }
+  }
+  const twice = step === "first" && job.plan === "twice";
+  const body = shippingBody(job);
+  const before = job.accepted.length;
+  const answers = await Promise.all(Array.from({ length: twice ? 2 : 1 }, () => adminCall(run, "ship", `/admin/orders/${id}/shipping`, { json: body }, id)));
+  const kinds = answers.map(shippingAnswer);
+  count(run.figures.shipping.requests, `${step}${twice ? "_twice" : ""}${look ? "" : "_right_after_payment"} ${[...kinds].sort().join("+")}`);
+  if (step === "first" && kinds.every((k) => k === "not_paid")) return;
+  for (const kind of kinds) if (kind === "accepted") job.accepted.push(body);
+  const accepted = job.accepted.length - before;
+  run.figures.shipping.accepted += accepted;
+  const finished = answers.some((a) => a.body?.shipping?.status === "uploaded");
+  const expected =
+    step === "third"
+      ? kinds.every((k) => k === "under_way" || k === "used_up")
+      : step === "reship"
+        ? kinds[0] === (before < 2 ? "accepted" : "used_up")
+        : twice
+          ? (accepted === 1 && kinds.includes("under_way")) || (accepted === 2 && finished)
+          : accepted === 1;
+  if (!expected) {
+    const said = answers.map((a) => `${a.status} ${a.body?.error?.message ?? a.body?.shipping?.status ?? ""}`).join("; ");
+    mismatch(run, id, "shipping_request", `${step}${twice ? " (twice at once)" : ""} with ${before} accepted before: ${said}`);
+  }
+  job.steps.shift();
+}
+
+/** Revokes the service's access token at WeChat, in turn as a force refresh elsewhere (40001) and an expiry (42001) would. */
+async function revokeToken(run: Run): Promise<void> {
+  const revocations = Object.values(run.figures.shipping.tokenRevocations).reduce((sum, n) => sum + n, 0);
+  const as = revocations % 2 === 0 ? "invalid" : "expired";
+  const revoked = await run.h.simControl<{ revoked?: boolean }>("/__sim/mp/token/revoke", { as });
+  count(run.figures.shipping.tokenRevocations, revoked.revoked === true ? as : "no_token_yet");
+}
+
+/**
+ * Shipping turns: the clock moves at least a turn (to the next upload retry, when the operator waits
+ * for one), in the first turns faults are queued for the shipping APIs and the access token is
+ * revoked; then the operator looks and ships while the due alarms run, until every planned request
+ * is made.
+ */
+async function shippingTurns(run: Run): Promise<void> {
+  const rng = new Rng(deriveSeed(run.opts.seed, 6));
+  const ids = [...new Set(run.shipJobs.filter((j) => j.plan !== "none").map((j) => j.orderId))].sort();
+  for (let round = 0; round < SHIPPING_ROUNDS; round++) {
+    const open = run.shipJobs.filter((j) => j.steps.length > 0);
+    if (open.length === 0) break;
+    const waiting = open.filter((j) => j.steps[0] !== "first").map((j) => j.orderId);
+    const dues = (await Promise.all(waiting.map((id) => orderObject(env, id).nextDueAt()))).filter((d): d is number => d !== null);
+    await setClock(run, Math.max(run.clock + SHIPPING_TURN_MS, dues.length === 0 ? 0 : Math.min(...dues)));
+    if (round < SHIPPING_FAULT_TURNS) {
+      await injectRandomFaults(run, rng, rng.int(1, Math.ceil(open.length / 3) + 1), SHIPPING_APIS);
+      // Both kinds of revocation in the first two turns (small runs have few), then at random.
+      if (round < 2 || rng.chance(0.5)) await revokeToken(run);
+    }
+    await Promise.all([runDueAlarms(run, ids), pool(open, run.opts.concurrency, (job) => shippingStep(run, job, true))]);
+    run.figures.shipping.turns += 1;
+    progress(run, `shipping turn ${round + 1}: ${open.length} orders with requests to make`);
+  }
+  for (const job of run.shipJobs) {
+    if (job.steps.length > 0) mismatch(run, job.orderId, "shipping_turns", `${job.steps.join(", ")} still to make after ${SHIPPING_ROUNDS} turns`);
+  }
+}
+
+/** One settlement push from the simulator to the service, kept on the job; WeChat must hear "success". */
+async function pushSettlement(run: Run, job: ShipJob, settled: boolean): Promise<void> {
+  const record = await run.h.simControl<SimPush>("/__sim/push", { event: "trade_manage_order_settlement", outTradeNo: job.orderId, mode: "safe", settled });
+  job.pushes.push(record);
+  count(run.figures.shipping.pushes, settled ? "settled" : "received");
+  if (!record.acknowledged) mismatch(run, job.orderId, "push_unacknowledged", `${record.status ?? record.error}: ${record.reply ?? ""}`);
+}
+
+/**
+ * WeChat's settlement pushes (safe mode), in two passes a turn apart: to orders whose shipping WeChat
+ * has, and to paid orders never shipped here (the merchant shipped them in WeChat's console). A
+ * duplicate comes at once or in the second pass; "received then settled" settles in the second.
+ */
+async function settlementPushes(run: Run): Promise<void> {
+  const ready: ShipJob[] = [];
+  await pool(run.shipJobs.filter((j) => j.push !== null), run.opts.concurrency, async (job) => {
+    const status = (await orderObject(env, job.orderId).read())?.status;
+    if (status !== "paid" && status !== "partially_refunded") return;
+    if (job.accepted.length > 0) {
+      const view = await adminCall(run, "admin_view", `/admin/orders/${job.orderId}`, {}, job.orderId);
+      if (view.body?.shipping?.status !== "uploaded") return; // still uploading: WeChat would not settle it yet
+    } else if (job.plan !== "none") return; // planned here but never made: not shipped anywhere
+    ready.push(job);
+    const settled = job.push === "settled" || job.push === "settled_twice";
+    if (job.push === "settled_twice" && job.rng.chance(0.5)) {
+      // WeChat pushes again before our answer reached it: the same settlement twice at once.
+      await Promise.all([pushSettlement(run, job, true), pushSettlement(run, job, true)]);
+      count(run.figures.shipping.pushes, "duplicate_at_once");
+    } else await pushSettlement(run, job, settled);
+  });
+  await advance(run, SHIPPING_TURN_MS);
+  await pool(ready, run.opts.concurrency, async (job) => {
+    if (job.push === "settled_twice" && job.pushes.length === 1) count(run.figures.shipping.pushes, "duplicate_a_turn_later");
+    else if (job.push !== "received_then_settled") return;
+    await pushSettlement(run, job, true);
+  });
+  progress(run, `settlement pushes: ${fmt(run.figures.shipping.pushes)}`);
+}
+
+// --- phase 4: settling --------------------------------------------------------------------------
 
 /**
  * Every order we hold, from each user's own list (GET /api/orders). Pages of 1 to 3: a user's
@@ -774,7 +1096,7 @@ async function settleAlarms(run: Run, ids: readonly string[]): Promise<void> {
   mismatch(run, null, "settle", `alarms still due after ${SETTLE_ROUNDS} rounds`);
 }
 
-// --- phase 4: comparing with WeChat -------------------------------------------------------------
+// --- phase 5: comparing with WeChat -------------------------------------------------------------
 
 interface SimAttempt {
   attempt: number;
@@ -813,6 +1135,7 @@ async function compare(run: Run, ids: readonly string[]): Promise<void> {
   }
 
   const events = deliveriesByOrder(run);
+  const jobs = new Map(run.shipJobs.map((j) => [j.orderId, j]));
   await pool(ids, run.opts.concurrency, async (id) => {
     const stub = orderObject(env, id);
     const [order, history, refunds] = await Promise.all([stub.read(), stub.history(), stub.refunds()]);
@@ -824,6 +1147,9 @@ async function compare(run: Run, ids: readonly string[]): Promise<void> {
     const atWeChat = sim.error === undefined ? sim : null;
     compareOrder(run, order, history as HistoryEntry[], refunds as RefundView[], atWeChat);
     compareOrderEvents(run, order, history as HistoryEntry[], refunds as RefundView[], events.get(id) ?? []);
+    const view = await adminCall(run, "admin_view", `/admin/orders/${id}`, {}, id);
+    const mp = await run.h.simControl<SimShipping>(`/__sim/mp/orders/${id}`);
+    compareShipping(run, id, view.body?.shipping ?? null, mp.error === undefined ? mp : null, jobs.get(id), events.get(id) ?? []);
     if (order.transactionId !== null) {
       const other = transactions.get(order.transactionId);
       if (other !== undefined) mismatch(run, id, "transaction", `transaction_id also on ${other}`);
@@ -845,7 +1171,95 @@ async function compare(run: Run, ids: readonly string[]): Promise<void> {
     f.faultsInjectedTotal += injected;
     f.faultsConsumedTotal += consumed;
   }
+  // The shipping APIs' calls as WeChat saw them: by injected fault, else by outcome.
+  const byApi = { upload_shipping_info: f.shipping.uploadCalls, get_order: f.shipping.getOrderCalls, stable_token: f.shipping.tokenCalls };
+  for (const c of calls.calls as { api: keyof typeof byApi; fault: string | null; outcome: string }[]) if (c.api in byApi) count(byApi[c.api], c.fault ?? c.outcome);
+  f.shipping.retries = Object.values(f.shipping.uploadCalls).reduce((s, n) => s + n, 0) - f.shipping.accepted;
   await run.h.clearFaults();
+}
+
+interface SimShipping {
+  uploads: number;
+  shipping: { shippingList: { tracking_no?: string; item_desc: string }[] } | null;
+  error?: string;
+}
+
+/** The admin view's `shipping`, as far as the checks read it. */
+interface ShippingView {
+  status: string;
+  logisticsType: string | null;
+  packages: Record<string, string>[];
+  lastError: string | null;
+  uploadedAt: string | null;
+  settledAt: string | null;
+  estimatedSettlementAt: string | null;
+}
+
+/** JSON with each object's keys sorted: equal for equal data, whatever order the keys came in. */
+const canonical = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) => (v !== null && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v));
+
+/** An ISO time from one of a push's times in seconds, the earliest or the latest of them, or null. */
+function pushTime(pushes: readonly SimPush[], field: "settlement_time" | "estimated_settlement_time", pick: "first" | "last"): string | null {
+  const times = pushes.map((p) => (JSON.parse(p.message) as Record<string, number | undefined>)[field]).filter((t): t is number => t !== undefined);
+  if (times.length === 0) return null;
+  return new Date((pick === "first" ? Math.min(...times) : Math.max(...times)) * 1000).toISOString();
+}
+
+/**
+ * One order's shipping, against WeChat's books and the requests the service accepted: WeChat recorded
+ * exactly one upload per accepted request (a lost answer is resolved by get_order, not a second
+ * upload; a passing failure loses nothing), and the view shows the last request uploaded; an order
+ * never asked has no shipping, unless WeChat reported a settlement (then uploaded elsewhere). The
+ * first settled push sets settledAt, later ones change nothing; the estimate is the last push's.
+ * The merchant got order.shipped per upload (the re-shipment's as evt_<id>.reshipped) and
+ * order.settled once, each attempted only after order.paid (and a re-shipment after the first
+ * shipment) was delivered.
+ */
+function compareShipping(run: Run, id: string, view: ShippingView | null, atWeChat: SimShipping | null, job: ShipJob | undefined, deliveries: MerchantDelivery[]): void {
+  const bad = (check: string, detail: string) => mismatch(run, id, check, detail);
+  const accepted = job?.accepted ?? [];
+  const pushes = job?.pushes ?? [];
+  const uploads = atWeChat?.uploads ?? 0;
+  run.figures.shipping.uploadsAtWeChat += uploads;
+  count(run.figures.shipping.statusHere, view === null ? "none" : view.logisticsType === null ? `${view.status}_elsewhere` : view.status);
+  if (uploads > accepted.length) bad("shipping_uploaded_twice", `${accepted.length} requests accepted, WeChat recorded ${uploads} uploads`);
+  if (uploads < accepted.length) bad("shipping_lost", `${accepted.length} requests accepted, WeChat recorded ${uploads} uploads (${view?.status}: ${view?.lastError ?? ""})`);
+  const last = accepted.at(-1);
+  if (last !== undefined) {
+    if (view?.status !== "uploaded") bad("shipping_status", `accepted, but shipping is ${view?.status ?? "null"}: ${view?.lastError ?? ""}`);
+    else if (view.logisticsType !== last.logisticsType || canonical(view.packages) !== canonical(packagesOf(last))) {
+      bad("shipping_packages", `the view shows ${view.logisticsType} ${canonical(view.packages)}, the last request was ${last.logisticsType} ${canonical(packagesOf(last))}`);
+    }
+    const there = (atWeChat?.shipping?.shippingList ?? []).map((e) => [e.tracking_no ?? null, e.item_desc]);
+    const sent = packagesOf(last).map((p) => [p.trackingNo ?? null, p.itemDesc]);
+    if (canonical(there) !== canonical(sent)) bad("shipping_at_wechat", `WeChat holds ${canonical(there)}, the last request was ${canonical(sent)}`);
+  } else if (pushes.length > 0) {
+    if (view?.status !== "uploaded" || view.logisticsType !== null || view.packages.length > 0 || view.uploadedAt !== null) bad("shipping_elsewhere", `settled by WeChat only, but the view shows ${canonical(view)}`);
+  } else if (view !== null) {
+    bad("shipping_unasked", `never asked, but the view shows ${canonical(view)}`);
+  }
+  const settledAt = pushTime(pushes, "settlement_time", "first");
+  if ((view?.settledAt ?? null) !== settledAt) bad("settled_at", `settledAt ${view?.settledAt ?? null}, the first settled push says ${settledAt}`);
+  const estimate = pushTime(pushes, "estimated_settlement_time", "last");
+  if ((view?.estimatedSettlementAt ?? null) !== estimate) bad("estimated_settlement", `estimatedSettlementAt ${view?.estimatedSettlementAt ?? null}, the last push says ${estimate}`);
+
+  const delivered = (type: string) => [...new Set(deliveries.filter((d) => d.event.type === type && isDelivered(d)).map((d) => d.id))].sort();
+  const expectShipped = [`evt_${id}.shipped`, `evt_${id}.reshipped`].slice(0, accepted.length).sort();
+  const shipped = delivered("order.shipped");
+  if (canonical(shipped) !== canonical(expectShipped)) bad("event_shipped", `${accepted.length} uploads, order.shipped delivered as ${canonical(shipped)}`);
+  const settled = delivered("order.settled");
+  if (canonical(settled) !== canonical(settledAt === null ? [] : [`evt_${id}.settled`])) bad("event_settled", `settledAt ${settledAt}, order.settled delivered as ${canonical(settled)}`);
+  // In order even when the clock stood still (equal timestamps): each after the event it follows was delivered.
+  const firstAttempt = (eventId: string) => deliveries.findIndex((d) => d.id === eventId);
+  const firstDelivery = (eventId: string) => deliveries.findIndex((d) => d.id === eventId && isDelivered(d));
+  const paid = deliveries.find((d) => d.event.type === "order.paid")?.id ?? "";
+  const after: [string, string][] = [[`evt_${id}.shipped`, paid], [`evt_${id}.reshipped`, `evt_${id}.shipped`], [`evt_${id}.settled`, paid]];
+  for (const [eventId, before] of after) {
+    const at = firstAttempt(eventId);
+    const earlier = firstDelivery(before);
+    if (at >= 0 && (earlier < 0 || earlier > at)) bad("event_order", `${eventId} attempted before ${before || "order.paid"} was delivered`);
+  }
 }
 
 const FINAL_REFUND: Readonly<Record<string, string>> = { succeeded: "SUCCESS", failed: "REFUNDCLOSE" };
@@ -1002,6 +1416,10 @@ function emptyFigures(users: number): Figures {
     realSeconds: 0,
     merchantAnswers: {},
     eventsDelivered: {},
+    shipping: {
+      plans: {}, deliveries: {}, requests: {}, accepted: 0, uploadsAtWeChat: 0, uploadCalls: {}, getOrderCalls: {}, tokenCalls: {}, retries: 0,
+      tokenRevocations: {}, pushes: {}, statusHere: {}, turns: 0,
+    },
   };
 }
 
@@ -1061,6 +1479,13 @@ function compareOrderEvents(run: Run, order: OrderRecord, history: HistoryEntry[
 function render(run: Run): string {
   const f = run.figures;
   const lost = f.lostNotifications;
+  const ship = f.shipping;
+  const shippingFaults = { injected: 0, consumed: 0 };
+  for (const [key, v] of Object.entries(f.faultsInjected)) {
+    if (!SHIPPING_APIS.some((api) => key.startsWith(`${api}:`))) continue;
+    shippingFaults.injected += v.injected;
+    shippingFaults.consumed += v.consumed;
+  }
   const faults = Object.entries(f.faultsInjected)
     .map(([key, v]) => `    ${key.padEnd(30)} injected ${String(v.injected).padStart(4)}  consumed ${String(v.consumed).padStart(4)}  in call log ${v.seenInCallLog}`)
     .join("\n");
@@ -1084,6 +1509,11 @@ function render(run: Run): string {
     faults,
     `  HTTP answers: ${fmt(f.http)}`,
     `  merchant receiver answers: ${fmt(f.merchantAnswers)}; events delivered: ${fmt(f.eventsDelivered)}`,
+    `  shipping plans: ${fmt(ship.plans)}; deliveries: ${fmt(ship.deliveries)}`,
+    `  shipping requests (${ship.turns} shipping turns): ${fmt(ship.requests)}`,
+    `  shipping: ${ship.accepted} requests accepted, ${ship.uploadsAtWeChat} uploads at WeChat, ${ship.retries} upload calls beyond one per request; status here: ${fmt(ship.statusHere)}`,
+    `  shipping calls at WeChat: upload_shipping_info ${fmt(ship.uploadCalls)}; get_order ${fmt(ship.getOrderCalls)}; stable_token ${fmt(ship.tokenCalls)}`,
+    `  shipping faults: injected ${shippingFaults.injected}, consumed ${shippingFaults.consumed}; access token revoked: ${fmt(ship.tokenRevocations)}; settlement pushes: ${fmt(ship.pushes)}`,
     `  alarms run: ${f.alarmsRun}; virtual time ${f.virtualMinutes} min; real time ${f.realSeconds} s`,
     `  mismatches: ${run.mismatches.length}`,
     ...run.mismatches.map((m) => `    ${m.orderId ?? "-"}  ${m.check}: ${m.detail}`),

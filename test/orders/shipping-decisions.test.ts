@@ -133,6 +133,12 @@ describe("decideShippingStep: one upload attempt", () => {
     expect(decision.change.shipping.attempts).toBeUndefined();
   });
 
+  it("sends a re-shipment again when its last answer was lost: get_order says 'shipped' since the first upload", () => {
+    const decision = ship.decideShippingStep(snap("paid", { ...UPLOADING, shipments: 1, uncertain: true }), T0 + 130_000, half);
+    expect(decision.result).toEqual({ kind: "upload", request: EXPRESS });
+    expect(decision.next.shipping).toMatchObject({ attempts: 2, uncertain: true });
+  });
+
   it("fails without a call once the order was refunded in full", () => {
     const decision = ship.decideShippingStep(snap("refunded", UPLOADING), T0 + 130_000, half);
     expect(decision.result).toEqual({ kind: "nothing" });
@@ -162,6 +168,24 @@ describe("onShippingUploadResult", () => {
     expect(ship.onShippingUploadResult(snap("paid", UPLOADING), outcome, at).next.shipping).toMatchObject(shipping);
   });
 
+  describe("a re-shipment whose earlier answer was lost", () => {
+    const reshipping = { ...UPLOADING, shipments: 1, uncertain: true };
+
+    it("is uploaded when WeChat refuses it again as the one re-shipment used up (10060003): the lost attempt landed", () => {
+      const decision = ship.onShippingUploadResult(snap("paid", reshipping), failed(false, "10060003"), at);
+      expect(decision.next.shipping).toMatchObject({ status: "uploaded", shipments: 2, uncertain: false, lastError: null });
+      expect(decision.change.events.map((e) => e.id)).toEqual(["evt_20261201140000abcdefghijklmnopqr.reshipped"]);
+    });
+
+    it("stays in doubt through later passing failures", () => {
+      expect(ship.onShippingUploadResult(snap("paid", reshipping), failed(true, "-1"), at).next.shipping).toMatchObject({ status: "uploading", uncertain: true });
+    });
+
+    it("fails on 10060003 when no earlier attempt may have landed: someone else used the re-shipment", () => {
+      expect(ship.onShippingUploadResult(snap("paid", { ...reshipping, uncertain: false }), failed(false, "10060003"), at).next.shipping.status).toBe("failed");
+    });
+  });
+
   it("fails 'payment not found' half an hour after the payment, and any passing failure a day after the request", () => {
     expect(ship.onShippingUploadResult(snap("paid", UPLOADING), failed(true, "10060001"), PAID_AT + ship.PAYMENT_NOT_FOUND_WINDOW_MS + 1).next.shipping.status).toBe("failed");
     const late = ship.onShippingUploadResult(snap("paid", UPLOADING), failed(true, "-1"), T0 + 100_000 + ship.SHIPPING_RETRY_WINDOW_MS + 1);
@@ -184,6 +208,12 @@ describe("onShippingChecked: what get_order says", () => {
     const decision = ship.onShippingChecked(snap("paid", uncertain), { kind: "answered", state }, T0 + 300_000);
     expect(decision.result).toBe(result);
     expect(decision.next.shipping).toMatchObject({ ...shipping, wechatState: state, checkedAt: T0 + 300_000 });
+  });
+
+  it("for a re-shipment under way, 'shipped' tells nothing (so it was since the first upload): only the state is recorded", () => {
+    const decision = ship.onShippingChecked(snap("paid", { ...uncertain, shipments: 1 }), { kind: "answered", state: "shipped" }, T0 + 300_000);
+    expect(decision.result).toBe("unchanged");
+    expect(decision.change.shipping).toEqual({ wechatState: "shipped", checkedAt: T0 + 300_000 });
   });
 
   it("only records the state of an upload already done", () => {

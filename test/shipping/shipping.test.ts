@@ -220,6 +220,56 @@ describe("an upload WeChat cannot take yet", () => {
     expect(await h.calls("get_order")).not.toEqual([]);
   });
 
+  it("records a lost answer's upload once when the operator's view and the alarm ask get_order at the same time", async () => {
+    await warmUpToken();
+    const id = await paidOrder();
+    await h.simControl("/__sim/faults", { api: "upload_shipping_info", kind: "drop" });
+    expect(((await (await ship(id, EXPRESS)).json()) as { shipping: Shipping }).shipping.status).toBe("uploading");
+    // The view's get_order is slow; the alarm, due meanwhile, hears "shipped" first and records the upload.
+    await h.simControl("/__sim/faults", { api: "get_order", kind: "delay", delayMs: 300 });
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(await nextAttemptAt(id));
+    const view = h.call(`/admin/orders/${id}`, { token: ADMIN });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await runInDurableObject(orderObject(env, id), (instance: OrderObject) => instance.alarm());
+    // The view's answer comes after that: it must be read against the order as it is now.
+    const response = await view;
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as AdminView).shipping).toMatchObject({ status: "uploaded", wechatState: "shipped" });
+    expect((await atWeChat(id)).uploads).toBe(1);
+    expect((await adminView(id)).events.filter((e) => e.type === "order.shipped").map((e) => e.id)).toEqual([`evt_${id}.shipped`]);
+  });
+
+  it("sends a re-shipment again after a lost answer: get_order's 'shipped' is the first upload's, and WeChat never got this one", async () => {
+    await warmUpToken();
+    const id = await paidOrder();
+    expect(((await (await ship(id, EXPRESS)).json()) as { shipping: Shipping }).shipping.status).toBe("uploaded");
+    await h.simControl("/__sim/faults", { api: "upload_shipping_info", kind: "http_500" });
+    const corrected = { logisticsType: "express", packages: [{ ...EXPRESS.packages[0], trackingNo: "SF0000000009" }] };
+    expect(((await (await ship(id, corrected)).json()) as { shipping: Shipping }).shipping.status).toBe("uploading");
+    // The operator looks meanwhile: get_order says "shipped", which does not end the re-shipment.
+    expect((await adminView(id)).shipping).toMatchObject({ status: "uploading", wechatState: "shipped" });
+    await alarmAt(id, await nextAttemptAt(id));
+    expect((await adminView(id)).shipping).toMatchObject({ status: "uploaded", packages: corrected.packages });
+    expect(await atWeChat(id)).toMatchObject({ uploads: 2, shipping: { shippingList: [{ tracking_no: "SF0000000009" }] } });
+  });
+
+  it("counts a re-shipment whose lost answer had landed once: WeChat's 'used up' (10060003) to the resend says it did", async () => {
+    await warmUpToken();
+    const id = await paidOrder();
+    await ship(id, EXPRESS);
+    await h.simControl("/__sim/faults", { api: "upload_shipping_info", kind: "drop" });
+    await h.simControl("/__sim/faults", { api: "upload_shipping_info", kind: "busy" });
+    const corrected = { logisticsType: "express", packages: [{ ...EXPRESS.packages[0], trackingNo: "SF0000000009" }] };
+    expect(((await (await ship(id, corrected)).json()) as { shipping: Shipping }).shipping.status).toBe("uploading");
+    expect((await atWeChat(id)).uploads).toBe(2);
+    await alarmAt(id, await nextAttemptAt(id)); // busy: still in doubt
+    await alarmAt(id, await nextAttemptAt(id)); // 10060003
+    expect((await adminView(id)).shipping).toMatchObject({ status: "uploaded", lastError: null });
+    expect((await atWeChat(id)).uploads).toBe(2);
+    await vi.waitFor(async () => expect((await adminView(id)).events.map((e) => e.id)).toEqual([`evt_${id}.paid`, `evt_${id}.shipped`, `evt_${id}.reshipped`]), { timeout: 5_000, interval: 50 });
+  });
+
   it("sends after a lost answer when get_order shows nothing arrived", async () => {
     await warmUpToken();
     const id = await paidOrder();
