@@ -66,6 +66,9 @@ function failedUpload(error: unknown): UploadOutcome {
   }
   const action = classifyShippingError(error);
   const failure = error instanceof WeChatError ? error.failure : null;
-  const uncertain = failure !== null && (failure.kind === "timeout" || failure.kind === "network" || (failure.kind === "http" && failure.status >= 500));
+  // Only the upload itself may have landed unanswered: a failed token fetch sent nothing.
+  const uncertain =
+    error instanceof WeChatError && error.api === "upload_shipping_info" && failure !== null &&
+    (failure.kind === "timeout" || failure.kind === "network" || (failure.kind === "http" && failure.status >= 500));
   return { kind: "failed", retry: action !== "final", uncertain, code: errcodeOf(error) ?? null, advice: shippingErrorAdvice(error) };
 }

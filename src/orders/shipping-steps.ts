@@ -8,7 +8,7 @@ import type { ShippingGateway } from "./shipping-gateway";
 export class ShippingSteps {
   readonly #steps: OrderSteps;
   readonly #gateway: () => ShippingGateway;
-  /** One upload at a time per order: an alarm and an operator's request never send twice at once. */
+  /** One upload or check at a time per order: an alarm, an operator's request and the operator's view never act on shipping at once. */
   #busy = false;
 
   constructor(steps: OrderSteps, gateway: () => ShippingGateway) {
@@ -51,8 +51,15 @@ export class ShippingSteps {
   async refresh(): Promise<void> {
     const snapshot = this.#steps.mustLoad();
     if (this.#busy || !ship.shouldCheckShipping(snapshot, Date.now())) return;
-    const check = await this.#gateway().check(snapshot.order.id);
-    // Loaded after the answer: the alarm may have checked or uploaded meanwhile.
-    this.#steps.commit(ship.onShippingChecked(this.#steps.mustLoad(), check, Date.now()));
+    // Busy while asking, too: an answer given before an upload in flight lands must not be applied
+    // after that upload's lost answer (it would send the upload again).
+    this.#busy = true;
+    try {
+      const check = await this.#gateway().check(snapshot.order.id);
+      // Loaded after the answer: the order may have changed meanwhile.
+      this.#steps.commit(ship.onShippingChecked(this.#steps.mustLoad(), check, Date.now()));
+    } finally {
+      this.#busy = false;
+    }
   }
 }

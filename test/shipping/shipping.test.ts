@@ -281,6 +281,19 @@ describe("an upload WeChat cannot take yet", () => {
     expect((await atWeChat(id)).uploads).toBe(1);
   });
 
+  it("retries an upload whose access token could not be fetched, without asking get_order (nothing was sent)", async () => {
+    const id = await paidOrder();
+    // This test's simulator has issued no token yet: the service must fetch one, and that fetch fails.
+    await h.simControl("/__sim/faults", { api: "stable_token", kind: "http_500" });
+    const { shipping } = (await (await ship(id, EXPRESS)).json()) as { shipping: Shipping };
+    expect(shipping).toMatchObject({ status: "uploading", uploadedAt: null });
+    expect((await atWeChat(id)).uploads).toBe(0);
+    await alarmAt(id, await nextAttemptAt(id));
+    expect(await h.calls("get_order")).toEqual([]);
+    expect((await atWeChat(id)).uploads).toBe(1);
+    expect((await adminView(id)).shipping).toMatchObject({ status: "uploaded" });
+  });
+
   it("fetches a fresh access token once when WeChat says the token is invalid (40001), and uploads", async () => {
     await warmUpToken();
     await h.simControl("/__sim/mp/token/revoke", { as: "invalid" });
