@@ -38,7 +38,9 @@ export class OrderFollowUps {
   dueAt(now: number): number | null {
     const state = this.#store.indexState();
     const indexDue = state !== null && state.indexedVersion < state.version ? Math.max(now, this.#indexRetryAt ?? now) : null;
-    const eventDue = this.#store.nextEventDueAt();
+    // Events recorded while MERCHANT_WEBHOOK_URL was set wait, pending, while it is not: without
+    // this, the alarm would be armed for them again and again and never send them.
+    const eventDue = this.recordsEvents ? this.#store.nextEventDueAt() : null;
     if (indexDue === null) return eventDue;
     return eventDue === null ? indexDue : Math.min(indexDue, eventDue);
   }

@@ -195,6 +195,18 @@ describe("a merchant event", () => {
   });
 });
 
+describe("events recorded while MERCHANT_WEBHOOK_URL was set", () => {
+  it("wait, pending, once it is unset: the alarm is not armed for them (it would fire again and again)", async () => {
+    const id = await paidOrder();
+    await eventsReach(id, ["delivered"]);
+    await runInDurableObject(orderObject(env, id), (_instance, ctx) => {
+      ctx.storage.sql.exec("UPDATE events SET status = 'pending', next_attempt_at = ?", Date.now() - 1_000);
+      expect(new OrderObject(ctx, env).nextDueAt()).toBe(Date.now() - 1_000);
+      expect(new OrderObject(ctx, { ...env, MERCHANT_WEBHOOK_URL: "" } as typeof env).nextDueAt()).toBeNull();
+    });
+  });
+});
+
 describe("GET /admin/events", () => {
   it("lists events of every order, newest first, by status, a page at a time", async () => {
     h.merchant.answer = (event) => ((event.data.order as { description: string }).description === "Green tea" ? 500 : 204);
