@@ -88,6 +88,10 @@ describe("GET /openapi.json", () => {
 
     expect(doc.paths["/api/pay/notify"]!.post!.requestBody!.content["text/xml"]).toBeDefined();
     expect(doc.paths["/api/pay/notify"]!.post!.responses["200"]!.content!["text/xml"]).toBeDefined();
+    // v3's webhooks refuse in their own shape, whatever the reason: never the contract's JSON error.
+    for (const status of ["400", "401", "413", "500", "503"]) {
+      expect(doc.paths["/api/v3/pay/notify"]!.post!.responses[status]!.content!["application/json"]!.schema).toEqual({ $ref: "#/components/schemas/V3NotifyFail" });
+    }
   });
 
   it("says whose bearer token each endpoint takes, and which error codes each status carries", () => {

@@ -71,6 +71,8 @@ function operation(op: Operation): Json {
   const byStatus: Record<string, Json> = {};
   for (const [status, a] of Object.entries(op.answers)) byStatus[status] = answer(a);
   for (const [status, codes] of errorsOf(op)) {
+    // An answer the operation gives itself wins: WeChat's v3 webhooks refuse in their own FAIL shape.
+    if (String(status) in byStatus) continue;
     const headers: Json = { ...REQUEST_ID };
     if (codes.has("rate_limited")) headers["Retry-After"] = { $ref: "#/components/headers/Retry-After" };
     if (codes.has("unauthorized")) headers["WWW-Authenticate"] = { $ref: "#/components/headers/WWW-Authenticate" };

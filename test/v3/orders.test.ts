@@ -135,6 +135,13 @@ describe("API v3, notifications that cannot be trusted", () => {
     expect((await orderObject(h.env, created.id).read())!.status).toBe("pending");
   });
 
+  it("refuses an oversized body before reading it, in the same FAIL shape (413)", async () => {
+    const { h } = await v3Shop();
+    const response = await post(h, `{"id":"EV-1","pad":"${"x".repeat(20_000)}"}`, {});
+    expect(response.status).toBe(413);
+    expect(await response.json()).toEqual({ code: "FAIL", message: "The notification is larger than 16384 bytes." });
+  });
+
   it("refuses WeChat's signature probes (non-2xx), then accepts the genuine retry", async () => {
     const { h, token } = await v3Shop();
     const { order: created } = await order(h, token);
