@@ -326,7 +326,7 @@ function parseCatalog(raw: string | undefined): { value: Catalog } | { problem: 
 
 /** The values that must never appear in a log line or a response (see log.ts). */
 export function secretsOf(env: Env): (string | undefined)[] {
-  return [env.WECHAT_SECRET, env.WECHATPAY_KEY, env.ADMIN_TOKEN, env.MERCHANT_WEBHOOK_SECRET];
+  return [env.WECHAT_SECRET, env.WECHATPAY_KEY, env.ADMIN_TOKEN, env.MERCHANT_WEBHOOK_SECRET, env.WECHATPAY_APIV3_KEY, env.WECHATPAY_PRIVATE_KEY];
 }
 
 /** Where merchant events go, when MERCHANT_WEBHOOK_URL is set at all. */
