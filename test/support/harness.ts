@@ -164,7 +164,7 @@ export function startHarness(options: { env?: Env } = {}): Harness {
   });
 
   const calls: Harness["calls"] = async (api) =>
-    (await simControl<{ calls: { fields: Record<string, string> }[] }>(`/__sim/calls?api=${pay.simApi(api)}`)).calls.map((c) => pay.readCall(c.fields));
+    (await simControl<{ calls: { fields: Record<string, string>; outcome: string }[] }>(`/__sim/calls?api=${pay.simApi(api)}`)).calls.map((c) => pay.readCall(c));
 
   const fault: Harness["fault"] = async (api, kind, options = {}) => {
     const answer = await sim.fetch(

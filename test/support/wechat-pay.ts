@@ -32,6 +32,8 @@ export type CommonApi = Exclude<FaultApi, (typeof SIM_API)[ApiVersion][PayApi]>;
 
 /** What the service asked WeChat in one call, as the simulator logged it. */
 export interface PayCall {
+  /** WeChat's answer: "SUCCESS", or its error code (or "http_500") */
+  readonly outcome: string;
   /** the fields as WeChat received them: v2 XML elements; v3 JSON as dotted paths, path and query parameters */
   readonly fields: Readonly<Record<string, string>>;
   /** the fields a retry must repeat exactly: all of them but v2's per-request nonce_str and sign */
@@ -54,7 +56,7 @@ export interface PayCall {
   readonly timeExpire?: number;
 }
 
-type Named = Exclude<keyof PayCall, "fields" | "business" | "timeExpire">;
+type Named = Exclude<keyof PayCall, "outcome" | "fields" | "business" | "timeExpire">;
 
 /** Where each version writes what PayCall names (a v3 query and close name the order in their path). */
 const FIELD_NAMES: Readonly<Record<ApiVersion, Readonly<Record<Named | "timeExpire", readonly string[]>>>> = {
@@ -134,8 +136,10 @@ export interface WeChatPay {
   readonly version: ApiVersion;
   /** The simulator's name of a WeChat Pay API in this version (for its call log and faults). */
   simApi(api: PayApi | CommonApi): FaultApi;
+  /** Whether the service calls this simulator API in this version (false for the other version's pay APIs). */
+  speaks(simApi: FaultApi): boolean;
   /** A logged call in the contract's words. */
-  readCall(fields: Record<string, string>): PayCall;
+  readCall(call: { fields: Record<string, string>; outcome: string }): PayCall;
   /** The notify URL the service gives WeChat with each prepay or refund. */
   notifyUrl(kind: NotifyKind): string;
   /** payment.signType in this version: the merchant's v2 sign type, or RSA. */
@@ -178,9 +182,10 @@ export function wechatPay(version: ApiVersion, settings: PaySettings): WeChatPay
   return {
     version,
     simApi: (api) => (isPayApi(api) ? SIM_API[version][api] : api),
+    speaks: (simApi) => !onlyIn(version === "v2" ? "v3" : "v2").includes(simApi),
 
-    readCall(fields) {
-      const view: Record<string, unknown> = { fields, business: version === "v2" ? withoutKeys(fields, ["nonce_str", "sign"]) : fields };
+    readCall({ fields, outcome }) {
+      const view: Record<string, unknown> = { outcome, fields, business: version === "v2" ? withoutKeys(fields, ["nonce_str", "sign"]) : fields };
       for (const [name, candidates] of Object.entries(names)) {
         const found = candidates.map((candidate) => fields[candidate]).find((value) => value !== undefined);
         if (found === undefined) continue;
@@ -292,6 +297,11 @@ export function wechatPay(version: ApiVersion, settings: PaySettings): WeChatPay
       return `unexpected ${response.status} ${text.slice(0, 200)}`;
     },
   };
+}
+
+/** The simulator APIs only one version calls: its pay APIs, and v3's certificate download. */
+function onlyIn(version: ApiVersion): FaultApi[] {
+  return [...Object.values<FaultApi>(SIM_API[version]), ...(version === "v3" ? (["v3_certificates"] as const) : [])];
 }
 
 function isPayApi(api: PayApi | CommonApi): api is PayApi {
