@@ -3,19 +3,13 @@
 // v2 sign with its pitfalls: the order's own sign is never reused, and the field names' case counts.
 // The v3 project does not run this file (vitest.config.ts: *.v2.test.ts).
 import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { formatBeijingTime } from "../../src/wechat/beijing-time";
 import { verifySign } from "../../src/wechat/sign";
-import { startHarness, type Harness } from "../support/harness";
 import type { Payment } from "../support/wechat-pay";
+import { h, token, useRig } from "./rig";
 
-let h: Harness;
-let token: string;
-beforeEach(async () => {
-  h = startHarness();
-  ({ token } = await h.login(`buyer-${crypto.randomUUID()}`));
-});
-afterEach(() => vi.unstubAllGlobals());
+useRig();
 
 describe("API v2: the unifiedorder and its paySign", () => {
   it("sends trade_type JSAPI, the merchant's sign_type, and time_expire as Beijing time", async () => {

@@ -5,25 +5,12 @@
 // XML has is in pay-notify.v2.test.ts.
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { orderObject } from "../../src/orders/order-store";
-import { startHarness, type Harness } from "../support/harness";
 import type { NotificationPost, PaymentClaims, Seal } from "../support/wechat-pay";
+import { h, newOrder, token, useRig } from "./rig";
 
-let h: Harness;
-let token: string;
-beforeEach(async () => {
-  h = startHarness();
-  ({ token } = await h.login(`payer-${crypto.randomUUID()}`));
-});
-afterEach(() => vi.unstubAllGlobals());
-
-/** A pending order of one coffee (1800 fen). */
-async function newOrder(): Promise<string> {
-  const response = await h.createOrder(token);
-  expect(response.status).toBe(201);
-  return ((await response.json()) as { order: { id: string } }).order.id;
-}
+useRig();
 
 async function state(id: string) {
   const stub = orderObject(env, id);

@@ -3,25 +3,13 @@
 // merchant, sign_type left out), amounts that are text, return_code, and XML that must not be read.
 // The v3 project does not run this file (vitest.config.ts: *.v2.test.ts).
 import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { orderObject } from "../../src/orders/order-store";
 import { sign } from "../../src/wechat/sign";
 import { buildXml, parseXml } from "../../src/wechat/xml";
-import { startHarness, type Harness } from "../support/harness";
+import { h, newOrder, useRig } from "./rig";
 
-let h: Harness;
-let token: string;
-beforeEach(async () => {
-  h = startHarness();
-  ({ token } = await h.login(`payer-${crypto.randomUUID()}`));
-});
-afterEach(() => vi.unstubAllGlobals());
-
-async function newOrder(): Promise<string> {
-  const response = await h.createOrder(token);
-  expect(response.status).toBe(201);
-  return ((await response.json()) as { order: { id: string } }).order.id;
-}
+useRig();
 
 const status = async (id: string) => (await orderObject(env, id).read())!.status;
 

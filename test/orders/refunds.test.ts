@@ -10,9 +10,9 @@ import { orderObject } from "../../src/orders/order-store";
 import { REFUND_LIMITS } from "../../src/orders/refund-rules";
 import { errorOf } from "../support/harness";
 import type { NotificationPost, RefundClaims, Seal } from "../support/wechat-pay";
-import { ADMIN, adminView, advance, clock, h, paidOrder, refund, token, useRefundRig, type RefundBody } from "./refund-rig";
+import { ADMIN, adminView, advance, clock, h, paidOrder, refund, token, useRig, type RefundBody } from "./rig";
 
-useRefundRig();
+useRig({ fakeDate: true });
 
 describe("the operator API", () => {
   it("needs the operator token: none → 401, a user's or a wrong one → 403", async () => {

@@ -10,9 +10,9 @@ import { orderObject } from "../../src/orders/order-store";
 import { REFUND_LIMITS } from "../../src/orders/refund-rules";
 import { orderError } from "../../src/routes/order-errors";
 import { buildXml, parseXml } from "../../src/wechat/xml";
-import { adminView, advance, h, paidOrder, refund, useRefundRig, type RefundBody } from "./refund-rig";
+import { adminView, advance, h, paidOrder, refund, useRig, type RefundBody } from "./rig";
 
-useRefundRig();
+useRig({ fakeDate: true });
 
 describe("API v2: a refund whose request XML cannot carry never sticks (red-team finding)", () => {
   it("ends a refund whose request cannot be built as failed, releases its amount, and no alarm run throws", async () => {

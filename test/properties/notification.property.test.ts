@@ -8,7 +8,6 @@ import fc from "fast-check";
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { orderObject } from "../../src/orders/order-store";
-import { SessionStore } from "../../src/sessions/session-store";
 import { startHarness, type Harness } from "../support/harness";
 import type { NotificationPost, PaymentClaims, Seal } from "../support/wechat-pay";
 
@@ -39,12 +38,7 @@ describe("payment notifications with random claims and seals (property)", () => 
   it(`pay the order only when authentic and matching; the reply says what WeChat must do (${RUNS.claims} cases)`, async () => {
     await fc.assert(
       fc.asyncProperty(variation, async (v) => {
-        // a fresh pending order (of a fresh user: one user may create only 30 orders a minute)
-        const { openid } = await h.simControl<{ openid: string }>("/__sim/login-codes", {});
-        const session = await new SessionStore(env.SESSIONS).create({ openid, sessionKey: "AAAAAAAAAAAAAAAAAAAAAA==", ttlSeconds: 600 });
-        const created = await h.createOrder(session.token);
-        expect(created.status).toBe(201);
-        const id = ((await created.json()) as { order: { id: string } }).order.id;
+        const id = await h.newPayersOrder();
         const claims: PaymentClaims = {
           orderId: v.order === "ours" ? id : "20990101000000NoSuchOrder000000",
           amount: v.amount,

@@ -7,7 +7,6 @@ import fc from "fast-check";
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { orderObject } from "../../src/orders/order-store";
-import { SessionStore } from "../../src/sessions/session-store";
 import { sign } from "../../src/wechat/sign";
 import { buildXml, parseXml } from "../../src/wechat/xml";
 import { startHarness, type Harness } from "../support/harness";
@@ -75,13 +74,8 @@ describe("mutated payment notifications (property)", () => {
   it(`pay the order only when every check passes (${RUNS.mutations} mutations)`, async () => {
     await fc.assert(
       fc.asyncProperty(mutation, async (m) => {
-        // a fresh pending order (of a fresh user: one user may create only 30 orders a minute),
-        // and the genuine notification WeChat would send for it
-        const { openid } = await h.simControl<{ openid: string }>("/__sim/login-codes", {});
-        const session = await new SessionStore(env.SESSIONS).create({ openid, sessionKey: "AAAAAAAAAAAAAAAAAAAAAA==", ttlSeconds: 600 });
-        const created = await h.createOrder(session.token);
-        expect(created.status).toBe(201);
-        const id = ((await created.json()) as { order: { id: string } }).order.id;
+        // a fresh pending order, and the genuine notification WeChat would send for it
+        const id = await h.newPayersOrder();
         const genuine: Record<string, string> = { ...template, out_trade_no: id, nonce_str: crypto.randomUUID().replace(/-/g, "") };
         delete genuine.sign;
         const signed = { ...genuine, sign: await sign(genuine, env.WECHATPAY_KEY!, "HMAC-SHA256") };

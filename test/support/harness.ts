@@ -9,6 +9,7 @@ import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { vi } from "vitest";
 import worker from "../../src/index";
+import { SessionStore } from "../../src/sessions/session-store";
 import type { Env } from "../../src/env";
 import { createSimulator, type SimV3Options, type Simulator } from "../../sim/src/simulator";
 import { MERCHANT_KEY, PLATFORM_CERT, PLATFORM_KEY, WECHATPAY_PUBKEY_PRIVATE } from "../fixtures/v3-keys";
@@ -77,6 +78,13 @@ export interface Harness {
   readonly merchant: MerchantReceiver;
   /** Creates an order for the logged-in user and returns the response body. */
   createOrder(token: string, items?: unknown, headers?: Record<string, string>): Promise<Response>;
+  /** Creates a pending order of one coffee (1800 fen) for the user and returns its id; throws unless WeChat took it. */
+  newOrder(token: string): Promise<string>;
+  /**
+   * The same for a payer never seen before, whose session is stored directly (no login): for many
+   * orders in a row, past the per-user limit of 30 order creations a minute and the login limit.
+   */
+  newPayersOrder(): Promise<string>;
 }
 
 /** The simulator's API v3 keys: the project's test keys, and the identifiers the v3 test project configures the service with. */
@@ -180,7 +188,19 @@ export function startHarness(options: { env?: Env } = {}): Harness {
   const createOrder: Harness["createOrder"] = (token, items = [{ sku: "coffee", quantity: 1 }], headers = {}) =>
     call("/api/orders", { json: { items }, token, headers });
 
-  harness = { env: serviceEnv, sim, call, simControl, login, outbound, notifications, loseNotifications: false, pay, calls, fault, postNotification, deliver, createOrder, clearFaults, merchant };
+  const newOrder: Harness["newOrder"] = async (token) => {
+    const response = await createOrder(token);
+    if (response.status !== 201) throw new Error(`order not created: ${response.status} ${await response.text()}`);
+    return ((await response.json()) as { order: { id: string } }).order.id;
+  };
+
+  const newPayersOrder: Harness["newPayersOrder"] = async () => {
+    const { openid } = await simControl<{ openid: string }>("/__sim/login-codes", {});
+    const session = await new SessionStore(serviceEnv.SESSIONS).create({ openid, sessionKey: "AAAAAAAAAAAAAAAAAAAAAA==", ttlSeconds: 600 });
+    return newOrder(session.token);
+  };
+
+  harness = { env: serviceEnv, sim, call, simControl, login, outbound, notifications, loseNotifications: false, pay, calls, fault, postNotification, deliver, createOrder, newOrder, newPayersOrder, clearFaults, merchant };
   return harness;
 }
 

@@ -1,7 +1,8 @@
-// The rig of the refund suites (refunds.test.ts, both API versions; refunds.v2.test.ts): a paying
-// user, the operator's calls, and one clock for the service and the simulator that a test moves
-// forward (WeChat's minute between refunds of one order, its refund completing after 5 s).
-// The bindings below are live: each test sees the harness and clock its beforeEach made.
+// The rig of the order suites that share it (pay-notify, refunds, and their *.v2 files): a fresh
+// harness and paying user for each test, the operator's calls, and, for the refund suites, one
+// faked clock for the service and the simulator that a test moves forward (WeChat's minute between
+// refunds of one order, its refund completing after 5 s).
+// The bindings below are live: each test sees the harness, user and clock its beforeEach made.
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, expect, vi } from "vitest";
 import { orderObject } from "../../src/orders/order-store";
@@ -10,14 +11,15 @@ import { startHarness, type Harness } from "../support/harness";
 export const ADMIN = env.ADMIN_TOKEN!;
 export let h: Harness;
 export let token: string;
-/** The service's (faked) Date.now(), which advance() moves. */
+/** The service's faked Date.now() (with `fakeDate`), which advance() moves. */
 export let clock: number;
 
-/** Registers the rig's hooks: a fresh harness and user before each test, real timers after. */
-export function useRefundRig(): void {
+/** Registers the rig's hooks: a fresh harness and user before each test (and a faked Date), real timers after. */
+export function useRig(options: { fakeDate?: true } = {}): void {
   beforeEach(async () => {
     h = startHarness();
-    ({ token } = await h.login(`refund-${crypto.randomUUID()}`));
+    ({ token } = await h.login(`payer-${crypto.randomUUID()}`));
+    if (!options.fakeDate) return;
     vi.useFakeTimers({ toFake: ["Date"] });
     clock = Date.now();
     vi.setSystemTime(clock);
@@ -27,6 +29,9 @@ export function useRefundRig(): void {
     vi.useRealTimers();
   });
 }
+
+/** A pending order of one coffee (1800 fen) of the rig's user. */
+export const newOrder = () => h.newOrder(token);
 
 /** Moves both clocks (the service's Date and the simulator's) forward and lets the simulator do what is due. */
 export async function advance(ms: number): Promise<void> {
