@@ -8,7 +8,10 @@ import { build } from "esbuild";
 import { unstable_readConfig } from "wrangler";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const SECRETS = new Set(["WECHAT_SECRET", "WECHATPAY_KEY", "ADMIN_TOKEN"]);
+// Set with `wrangler secret put`, never in [vars]; config.ts requires some only with other settings (the v3
+// keys with WECHATPAY_API_VERSION = "v3", the webhook secret with its URL): left out here, a v3 shop or
+// one with merchant events could not deploy.
+const SECRETS = new Set(["WECHAT_SECRET", "WECHATPAY_KEY", "ADMIN_TOKEN", "WECHATPAY_APIV3_KEY", "WECHATPAY_PRIVATE_KEY", "MERCHANT_WEBHOOK_SECRET"]);
 
 // env "": the top-level environment, which is what a deploy without --env would use.
 const { vars } = unstable_readConfig({ config: `${root}wrangler.toml`, env: "" }, { hideWarnings: true });

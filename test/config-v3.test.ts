@@ -2,8 +2,9 @@
 // shape (a PEM that cannot be read is named, never printed), and the v2 key not required then.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { configProblems, requireConfig } from "../src/config";
+import { configProblems, requireConfig, secretsOf } from "../src/config";
 import type { Env } from "../src/env";
+import { redactLine } from "../src/log";
 import { MERCHANT_KEY, MERCHANT_KEY_PKCS1, WECHATPAY_PUBLIC_KEY } from "./fixtures/v3-keys";
 
 const V3 = {
@@ -53,6 +54,14 @@ describe("API v3 settings", () => {
     const problems = configProblems(configured({ ...V3, [setting]: value }));
     expect(problems).toEqual([{ setting, problem: expect.stringContaining(problem) }]);
     expect(JSON.stringify(problems)).not.toContain(value.length > 12 ? value.slice(0, 40) : `"${value}"`);
+  });
+
+  it("are secrets: the APIv3 key and the private key are cut out of every log line, as the v2 key is", () => {
+    const secrets = secretsOf(configured(V3)).filter((s): s is string => s !== undefined);
+    const line = redactLine({ event: "x", detail: `decrypting with ${V3.WECHATPAY_APIV3_KEY}`, quoted: V3.WECHATPAY_PRIVATE_KEY }, secrets);
+    expect(line).not.toContain(V3.WECHATPAY_APIV3_KEY);
+    expect(line).not.toContain(MERCHANT_KEY.split("\n")[1]);
+    expect(JSON.parse(line)).toMatchObject({ detail: "decrypting with [redacted]", quoted: "[redacted]" });
   });
 
   it("want WeChat Pay's public key together with its id", () => {

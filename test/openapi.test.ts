@@ -89,6 +89,10 @@ describe("GET /openapi.json", () => {
 
     expect(doc.paths["/api/pay/notify"]!.post!.requestBody!.content["text/xml"]).toBeDefined();
     expect(doc.paths["/api/pay/notify"]!.post!.responses["200"]!.content!["text/xml"]).toBeDefined();
+    // v3's webhooks refuse in their own shape, whatever the reason: never the contract's JSON error.
+    for (const status of ["400", "401", "413", "500", "503"]) {
+      expect(doc.paths["/api/v3/pay/notify"]!.post!.responses[status]!.content!["application/json"]!.schema).toEqual({ $ref: "#/components/schemas/V3NotifyFail" });
+    }
   });
 
   it("says whose bearer token each endpoint takes, and which error codes each status carries", () => {
@@ -206,8 +210,8 @@ describe("the real answers of a full flow match the document", () => {
     expect((await call("GET", `/api/wechat/push?${new URLSearchParams({ signature: "0".repeat(40), timestamp, nonce: "2468", echostr: "e1" })}`, {})).status).toBe(403);
     const pushed = await h.simControl<{ url: string }>("/__sim/push", { event: "trade_manage_order_settlement", outTradeNo: id, mode: "safe", settled: true, url: `${SERVICE_ORIGIN}/elsewhere` });
     const pushQuery = new URL(pushed.url).search;
-    expect((await call("POST", `/api/wechat/push${pushQuery}`, {}, { body: h.notifications.at(-1)!, headers: { "Content-Type": "application/json" } })).body).toBe("success");
-    expect((await call("POST", `/api/wechat/push${pushQuery.replace(/msg_signature=\w+/, `msg_signature=${"0".repeat(40)}`)}`, {}, { body: h.notifications.at(-1)!, headers: { "Content-Type": "application/json" } })).status).toBe(403);
+    expect((await call("POST", `/api/wechat/push${pushQuery}`, {}, { body: String(h.notifications.at(-1)!.body), headers: { "Content-Type": "application/json" } })).body).toBe("success");
+    expect((await call("POST", `/api/wechat/push${pushQuery.replace(/msg_signature=\w+/, `msg_signature=${"0".repeat(40)}`)}`, {}, { body: String(h.notifications.at(-1)!.body), headers: { "Content-Type": "application/json" } })).status).toBe(403);
     const view = await call("GET", "/admin/orders/{id}", { id }, { token: ADMIN });
     expect((view.body as { refunds: unknown[]; history: unknown[] }).refunds).toHaveLength(2);
 
@@ -227,15 +231,22 @@ describe("the real answers of a full flow match the document", () => {
     expect((await call("GET", "/healthz", {})).status).toBe(200);
     expect((await call("GET", "/openapi.json", {})).status).toBe(200);
 
-    // WeChat's notifications: a repeat of the one the simulator delivered, and one that is not XML.
+    // WeChat's notifications in the project's API version: a repeat of the one the simulator
+    // delivered, and one that is not even the version's format.
     expect(h.notifications.length).toBeGreaterThan(0);
-    const repeat = await call("POST", "/api/pay/notify", {}, { body: h.notifications[0]!, headers: { "Content-Type": "text/xml" } });
-    expect(repeat.body).toContain("SUCCESS");
+    const repeat = h.notifications[0]!;
+    expect((await call("POST", repeat.path, {}, await h.pay.request(repeat))).status).toBe(h.pay.version === "v2" ? 200 : 204);
+    const junk = h.pay.raw("refund", "not xml, not json");
+    expect((await call("POST", junk.path, {}, await h.pay.request(junk))).status).toBe(400);
+    // The other version's webhooks answer too: v2's stay open under v3 (orders placed before a
+    // switch are notified there), v3's say on a v2 service that v3 is not configured.
     expect((await call("POST", "/api/refund/notify", {}, { body: "not xml", headers: { "Content-Type": "text/xml" } })).status).toBe(400);
-    // API v3's notifications, on a service configured for v2: FAIL, and nothing changes.
     for (const path of ["/api/v3/pay/notify", "/api/v3/refund/notify"]) {
-      expect((await call("POST", path, {}, { json: { id: "EV-1", event_type: "TRANSACTION.SUCCESS" } })).body).toEqual({ code: "FAIL", message: "API v3 is not configured." });
+      expect((await call("POST", path, {}, { json: { id: "EV-1", event_type: "TRANSACTION.SUCCESS" } })).body).toEqual(
+        h.pay.version === "v2" ? { code: "FAIL", message: "API v3 is not configured." } : { code: "FAIL", message: "The signature does not verify." },
+      );
     }
+    expect((await call("POST", "/api/pay/notify", {}, { body: "<xml></xml>", headers: { "Content-Type": "text/xml" } })).status).toBe(400);
 
     expect((await call("POST", "/api/logout", {}, { method: "POST", token })).status).toBe(204);
   });

@@ -33,7 +33,7 @@ describe("rate limits", () => {
     const refused = await h.createOrder(token);
     expect(refused.status).toBe(429);
     expect(refused.headers.get("Retry-After")).toBe("60");
-    expect(await h.calls("unifiedorder")).toHaveLength(30);
+    expect(await h.calls("prepay")).toHaveLength(30);
     const list = (await (await h.call("/api/orders?limit=50", { token })).json()) as { orders: unknown[] };
     expect(list.orders).toHaveLength(30);
 

@@ -1,14 +1,14 @@
 // Secrets stay secret: a whole flow (login, orders, payment and refund notifications, forged
 // inputs, operator calls, logout) writes structured log lines, each with a request id, and neither
 // those lines nor any response carries the merchant key, the AppSecret, the admin token, the
-// merchant webhook secret, a bearer token, a session_key or a sign (WeChat's or a merchant event's).
+// merchant webhook secret, a bearer token, a session_key or a sign (WeChat's, ours on a request to
+// WeChat, or a merchant event's); on API v3 neither the APIv3 key nor the merchant's private key.
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, expect, it, vi } from "vitest";
 import { md5Hex } from "../src/wechat/sign";
 import { orderObject } from "../src/orders/order-store";
 import { hashToken } from "../src/sessions/token";
-import { buildXml, parseXml } from "../src/wechat/xml";
 import { startHarness } from "./support/harness";
 
 afterEach(() => {
@@ -46,8 +46,10 @@ it("no secret, token, session_key or sign appears in any log line or response of
   };
   await h.simControl(`/__sim/orders/${paid.order.id}/pay`, {});
   const notification = h.notifications.at(-1)!;
-  await call("/api/pay/notify", { method: "POST", body: buildXml({ ...parseXml(notification), total_fee: "1" }) });
-  await call("/api/pay/notify", { method: "POST", body: notification });
+  const forged = await h.pay.payment(notification, { amount: 1 });
+  await call(forged.path, await h.pay.request(forged));
+  const resent = await h.pay.request(notification);
+  await call(notification.path, resent);
   const lost = ((await (await call("/api/orders", { json: { items: [{ sku: "tea", quantity: 1 }] }, token })).json()) as { order: { id: string } }).order.id;
   await h.simControl(`/__sim/orders/${lost}/pay`, { deliver: false });
   await call(`/api/orders/${lost}`, { token });
@@ -55,7 +57,7 @@ it("no secret, token, session_key or sign appears in any log line or response of
 
   // an order that expires and is closed by its alarm, with WeChat failing once
   const expiring = ((await (await call("/api/orders", { json: { items: [{ sku: "cake", quantity: 1 }] }, token })).json()) as { order: { id: string; expiresAt: string } }).order;
-  await h.simControl("/__sim/faults", { api: "orderquery", kind: "SYSTEMERROR" });
+  await h.fault("query", "SYSTEMERROR");
   vi.useFakeTimers({ toFake: ["Date"] });
   vi.setSystemTime(Date.parse(expiring.expiresAt) + 120_000);
   await runDurableObjectAlarm(orderObject(env, expiring.id));
@@ -65,7 +67,9 @@ it("no secret, token, session_key or sign appears in any log line or response of
   await call(`/admin/orders/${paid.order.id}`, { token: `${env.ADMIN_TOKEN}-wrong` });
   await call(`/admin/orders/${paid.order.id}/refunds`, { json: { amount: 100 }, token: env.ADMIN_TOKEN! });
   await h.simControl("/__sim/clock/advance", { seconds: 10 });
-  await call("/api/refund/notify", { method: "POST", body: buildXml({ return_code: "SUCCESS", appid: env.WECHAT_APPID!, mch_id: env.WECHATPAY_MCHID!, req_info: "AAAA" }) });
+  const refundNotification = h.notifications.at(-1)!;
+  const unsealed = await h.pay.refund(refundNotification, { amount: 1 }, "garbage");
+  await call(unsealed.path, await h.pay.request(unsealed));
   await call(`/admin/orders/${paid.order.id}`, { token: env.ADMIN_TOKEN! });
   await call(`/admin/orders/${paid.order.id}/events/evt_${paid.order.id}.paid/redeliver`, { method: "POST", token: env.ADMIN_TOKEN! });
   await vi.waitFor(() => expect(h.merchant.deliveries.filter((d) => d.answer === 204).length).toBeGreaterThan(0));
@@ -82,9 +86,11 @@ it("no secret, token, session_key or sign appears in any log line or response of
     md5Hex(new TextEncoder().encode(env.WECHATPAY_KEY!)).toLowerCase(),
     token,
     paid.payment.paySign,
-    parseXml(notification).sign!,
+    ...h.pay.sealsOf(notification, resent),
     ...(session ? [session.sessionKey] : []),
-    ...(await h.calls("unifiedorder")).map((c) => c.fields.sign!),
+    ...h.pay.requestSignatures(h.outbound, await h.calls("prepay")),
+    // API v3's secrets (absent on v2): the APIv3 key, and every line of the private key's PEM body.
+    ...[env.WECHATPAY_APIV3_KEY ?? "", ...(env.WECHATPAY_PRIVATE_KEY ?? "").split("\n").filter((line) => !line.startsWith("-----"))].filter((s) => s.length >= 16),
     env.MERCHANT_WEBHOOK_SECRET!,
     env.MERCHANT_WEBHOOK_SECRET!.slice("whsec_".length),
     ...h.merchant.deliveries.map((d) => d.signature),

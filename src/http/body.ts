@@ -6,14 +6,15 @@ import type { AppEnv } from "../app-env";
 import { ApiError } from "../errors";
 import { notificationReply } from "../wechat/payment-notification";
 
-/** Byte limits per kind of body (documented in README). */
+/** Byte limits per kind of body (documented in README); `xml` is WeChat's notifications', v2's and v3's. */
 export const BODY_LIMITS = {
   json: 8 * 1024,
   xml: 16 * 1024,
 } as const;
 
-/** WeChat's notification webhooks take XML; every other route takes JSON (or nothing). */
+/** WeChat's notification webhooks: v2's take XML, v3's JSON; every other route takes the contract's JSON (or nothing). */
 const XML_ROUTES = new Set(["/api/pay/notify", "/api/refund/notify"]);
+const V3_NOTIFY_ROUTES = new Set(["/api/v3/pay/notify", "/api/v3/refund/notify"]);
 
 /** The limit for the request's route; over it → 413 before the body is parsed. */
 export function limitBody() {
@@ -23,8 +24,13 @@ export function limitBody() {
     maxSize: BODY_LIMITS.xml,
     onError: (c) => c.body(notificationReply(false), 413, { "Content-Type": "text/xml; charset=utf-8" }),
   });
+  // v3's webhooks answer every refusal alike, {"code":"FAIL","message"}, this one too.
+  const v3 = bodyLimit({
+    maxSize: BODY_LIMITS.xml,
+    onError: (c) => c.json({ code: "FAIL", message: `The notification is larger than ${BODY_LIMITS.xml} bytes.` }, 413),
+  });
   return createMiddleware<AppEnv>(function limitBody(c, next) {
-    return (XML_ROUTES.has(c.req.path) ? xml : json)(c, next);
+    return (XML_ROUTES.has(c.req.path) ? xml : V3_NOTIFY_ROUTES.has(c.req.path) ? v3 : json)(c, next);
   });
 }
 

@@ -73,6 +73,8 @@ function operation(op: Operation): Json {
   const byStatus: Record<string, Json> = {};
   for (const [status, a] of Object.entries(op.answers)) byStatus[status] = answer(a);
   for (const [status, codes] of errorsOf(op)) {
+    // An answer the operation gives itself wins: WeChat's v3 webhooks refuse in their own FAIL shape.
+    if (String(status) in byStatus) continue;
     const headers: Json = { ...REQUEST_ID };
     if (codes.has("rate_limited")) headers["Retry-After"] = { $ref: "#/components/headers/Retry-After" };
     if (codes.has("unauthorized")) headers["WWW-Authenticate"] = { $ref: "#/components/headers/WWW-Authenticate" };
@@ -149,7 +151,7 @@ function buildDocument(): Json {
       title: "wxpay-edge",
       version: "1.1",
       description:
-        'A WeChat Mini Program login and WeChat Pay (API v2) backend. Every JSON error is {"error": {"code", "message"}}; every answer carries X-Request-Id.',
+        'A WeChat Mini Program login and WeChat Pay (API v2 or v3) backend, with WeChat's order shipping management. Every JSON error is {"error": {"code", "message"}}; every answer carries X-Request-Id.',
     },
     tags: [
       { name: "mini-program", description: "called by the mini-program, with the token of POST /api/login" },

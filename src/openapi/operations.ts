@@ -51,6 +51,7 @@ const v3NotifyAnswers = {
   204: { description: "stored (also for a repeat): WeChat reads only the status" },
   400: { description: "FAIL: not UTF-8, unreadable, not decrypting with our APIv3 key, not ours, or not matching what we sent; nothing changed", json: "V3NotifyFail" },
   401: { description: "FAIL: the signature does not verify (missing headers, a WECHATPAY/SIGNTEST/ probe, a timestamp over 5 minutes away, an unknown Wechatpay-Serial, a bad signature); nothing changed", json: "V3NotifyFail" },
+  413: { description: "FAIL: larger than 16 KiB", json: "V3NotifyFail" },
   500: { description: "FAIL: not stored; WeChat delivers it again", json: "V3NotifyFail" },
   503: { description: "FAIL: API v3 is not configured", json: "V3NotifyFail" },
 } as const;

@@ -1,12 +1,13 @@
 // GET /healthz: whether every setting and binding is usable. Names the settings at fault, never their values.
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
-import { configProblems, type ConfigProblem } from "../config";
+import { configProblems, keyProblems, type ConfigProblem } from "../config";
 import { refundTransportProblem } from "../orders/pay-gateway";
 
-export const healthRoutes = new Hono<AppEnv>().get("/healthz", (c) => {
-  const problems: ConfigProblem[] = configProblems(c.env);
-  if (!problems.some((p) => p.setting === "WECHATPAY_API_BASE")) {
+export const healthRoutes = new Hono<AppEnv>().get("/healthz", async (c) => {
+  const problems: ConfigProblem[] = [...configProblems(c.env), ...(await keyProblems(c.env))];
+  // Which refunds need a certificate depends on these two; while either is unusable, that is the problem to report.
+  if (!problems.some((p) => p.setting === "WECHATPAY_API_BASE" || p.setting === "WECHATPAY_API_VERSION")) {
     const refunds = refundTransportProblem(c.env);
     if (refunds !== null) problems.push({ setting: "WECHATPAY_CERT", problem: refunds });
   }

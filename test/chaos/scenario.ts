@@ -8,7 +8,7 @@
 // WeChat pushes settlements. Then everything is settled (time moved past every expiry, every
 // order's alarm run until nothing is due, the simulator's retries run out) and our state is
 // compared with the simulator's, order by order. Every decision comes from a seeded PRNG.
-import { APPLICABLE } from "../../sim/src/faults";
+import { APPLICABLE, type FaultApi } from "../../sim/src/faults";
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { vi } from "vitest";
@@ -99,10 +99,13 @@ const SHIPPABLE_REFUND_PLANS: ReadonlySet<RefundPlan> = new Set(["partial", "ove
 /** The mini-program APIs the shipping work calls; the shipping turns queue faults for these. */
 const SHIPPING_APIS = ["upload_shipping_info", "get_order", "stable_token"] as const;
 
-/** The faults injected at random: every kind the simulator accepts, for every API but login. */
-const FAULTS: Readonly<Record<string, readonly string[]>> = Object.fromEntries(
-  Object.entries(APPLICABLE).filter(([api]) => api !== "code2session"),
-);
+/**
+ * The faults injected at random: every kind the simulator accepts, for every API the service calls
+ * in the run's WeChat Pay version (not the other version's pay APIs, which it never calls) but login.
+ */
+function faultsOf(run: Run): Readonly<Record<string, readonly string[]>> {
+  return Object.fromEntries(Object.entries(APPLICABLE).filter(([api]) => api !== "code2session" && run.h.pay.speaks(api as FaultApi)));
+}
 /** Real milliseconds of a `delay` fault: short, so runs stay fast (the service's per-call time-out is 3 s). */
 const DELAY_MS = { min: 20, max: 150, pastTimeoutMin: 3200, pastTimeoutMax: 3600 } as const;
 
@@ -418,10 +421,11 @@ async function inject(run: Run, api: string, kind: string, times: number, delayM
   count(run.injected, `${api}:${kind}`, times);
 }
 
-async function injectRandomFaults(run: Run, rng: Rng, n: number, apis: readonly string[] = Object.keys(FAULTS)): Promise<void> {
+async function injectRandomFaults(run: Run, rng: Rng, n: number, apis?: readonly string[]): Promise<void> {
+  const faults = faultsOf(run);
   for (let i = 0; i < n; i++) {
-    const api = rng.pick(apis);
-    const kind = rng.pick(FAULTS[api]!);
+    const api = rng.pick(apis ?? Object.keys(faults));
+    const kind = rng.pick(faults[api]!);
     const harsh = run.opts.harsh;
     const burst = harsh !== undefined && rng.chance(harsh.burst);
     const long = harsh !== undefined && kind === "delay" && !api.includes("notify") && rng.chance(harsh.timeout);
@@ -1063,8 +1067,8 @@ async function settle(run: Run, ids: readonly string[]): Promise<void> {
   // WeChat stays unreliable while the alarms do their work.
   const rng = new Rng(deriveSeed(run.opts.seed, 3));
   for (let i = 0; i < Math.ceil(ids.length / 20); i++) {
-    const api = rng.pick(["orderquery", "closeorder", "refundquery"]);
-    const kind = rng.pick(FAULTS[api]!);
+    const api = run.h.pay.simApi(rng.pick(["query", "close", "refundquery"] as const));
+    const kind = rng.pick(faultsOf(run)[api]!);
     await inject(run, api, kind, rng.int(1, 2), kind === "delay" ? rng.int(DELAY_MS.min, DELAY_MS.max) : undefined);
   }
   progress(run, `settling ${ids.length} orders past their expiry`);
@@ -1129,8 +1133,8 @@ async function compare(run: Run, ids: readonly string[]): Promise<void> {
   const transactions = new Map<string, string>();
 
   // Every order WeChat ever accepted is one of ours.
-  const unified = await run.h.simControl<{ calls: { fields: Record<string, string>; outcome: string }[] }>("/__sim/calls?api=unifiedorder");
-  for (const no of new Set(unified.calls.filter((c) => c.outcome === "SUCCESS").map((c) => c.fields.out_trade_no ?? ""))) {
+  const prepays = await run.h.calls("prepay");
+  for (const no of new Set(prepays.filter((c) => c.outcome === "SUCCESS").map((c) => c.outTradeNo ?? ""))) {
     if (!known.has(no)) mismatch(run, no, "orphan", "WeChat holds an order we do not");
   }
 

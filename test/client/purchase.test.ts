@@ -56,13 +56,13 @@ describe("createOrder", () => {
     expect(attempts).toHaveLength(2);
     expect(attempts[1]!.headers["Idempotency-Key"]).toBe(attempts[0]!.headers["Idempotency-Key"]);
     expect((await client.listOrders()).orders.map((o) => o.id)).toEqual([order.id]);
-    expect(await h.calls("unifiedorder")).toHaveLength(1);
+    expect(await h.calls("prepay")).toHaveLength(1);
     expect(waits).toEqual([CREATE_RETRY_DELAYS_MS[0]]);
   });
 
   it("retries a 502 (WeChat kept failing) with the same key, and the same order is finished", async () => {
     await client.login();
-    await h.simControl("/__sim/faults", { api: "unifiedorder", kind: "SYSTEMERROR", times: 20 });
+    await h.fault("prepay", "SYSTEMERROR", { times: 20 });
     // WeChat recovers while the client waits before its second attempt.
     const recovering = createClient({
       baseUrl: SERVICE_ORIGIN,
@@ -130,7 +130,7 @@ describe("pay", () => {
     const checkout = await client.createOrder([{ sku: "cake", quantity: 1 }]);
     expect(await client.pay(checkout)).toBe("paid");
     expect(h.notifications).toEqual([]);
-    expect((await h.calls("orderquery")).length).toBeGreaterThan(0);
+    expect((await h.calls("query")).length).toBeGreaterThan(0);
   });
 
   it("ends cancelled when the user closes the sheet; paying again gets fresh parameters for the same order", async () => {

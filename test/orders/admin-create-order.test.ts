@@ -33,14 +33,14 @@ describe("POST /admin/orders", () => {
     expect(response.status).toBe(201);
     const { order } = (await response.json()) as OrderBody;
     expect(order).toMatchObject({ status: "pending", amount: 32_800 + 12 * 50, description: "Birthday cake, 2 tiers", items: ITEMS });
-    expect(await h.calls("unifiedorder")).toEqual([]);
+    expect(await h.calls("prepay")).toEqual([]);
 
     const listed = (await (await h.call("/api/orders", { token })).json()) as { orders: { id: string }[] };
     expect(listed.orders.map((o) => o.id)).toEqual([order.id]);
     const pay = await h.call(`/api/orders/${order.id}/pay`, { method: "POST", token });
     expect(pay.status).toBe(200);
-    const [unified] = await h.calls("unifiedorder");
-    expect(unified!.fields).toMatchObject({ out_trade_no: order.id, total_fee: String(32_800 + 12 * 50), openid });
+    const [prepay] = await h.calls("prepay");
+    expect(prepay).toMatchObject({ outTradeNo: order.id, total: String(32_800 + 12 * 50), openid });
   });
 
   it("uses the description given", async () => {

@@ -1,6 +1,7 @@
 // Self-reconciling orders: each order object keeps its own alarm and settles itself with WeChat
 // when nobody asks: a lost notification becomes paid, an expired unpaid order becomes closed on
-// both sides, a failed check is retried with back-off, and nothing depends on memory.
+// both sides, a failed check is retried with back-off, and nothing depends on memory. The same
+// specification in both API versions (test/support/wechat-pay.ts names WeChat's APIs in each).
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -73,13 +74,13 @@ describe("an unpaid order's own alarm", () => {
     const { id, expiresAt } = await newOrder();
     await runAlarmAt(id, expiresAt - 1000);
     expect(await status(id)).toBe("pending");
-    expect(await h.calls("orderquery")).toEqual([]);
+    expect(await h.calls("query")).toEqual([]);
     expect(await alarmAt(id)).toBe(expiresAt + EXPIRY_GRACE_MS);
   });
 
   it("retries a failing check later with back-off, then settles", async () => {
     const { id, expiresAt } = await newOrder();
-    await h.simControl("/__sim/faults", { api: "orderquery", kind: "SYSTEMERROR", times: 100 });
+    await h.fault("query", "SYSTEMERROR", { times: 100 });
     const first = expiresAt + EXPIRY_GRACE_MS;
     await runAlarmAt(id, first);
     expect(await status(id)).toBe("pending");
@@ -96,7 +97,7 @@ describe("an unpaid order's own alarm", () => {
 
   it("finishes a close that a failing WeChat cut short", async () => {
     const { id } = await newOrder();
-    await h.simControl("/__sim/faults", { api: "closeorder", kind: "SYSTEMERROR", times: 100 });
+    await h.fault("close", "SYSTEMERROR", { times: 100 });
     expect((await h.call(`/api/orders/${id}/close`, { method: "POST", token })).status).toBe(502);
     expect(await status(id)).toBe("pending");
     // the close is remembered: the order can no longer be paid, and the alarm is armed soon
@@ -131,7 +132,7 @@ describe("an unpaid order's own alarm", () => {
       vi.setSystemTime(expiresAt + EXPIRY_GRACE_MS);
       await Promise.all([
         runDurableObjectAlarm(orderObject(env, id)),
-        h.call("/api/pay/notify", { method: "POST", headers: { "Content-Type": "text/xml" }, body: notification }),
+        h.deliver(notification),
       ]);
       vi.useRealTimers();
       const history = await orderObject(env, id).history();

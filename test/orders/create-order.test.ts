@@ -1,12 +1,12 @@
-// POST /api/orders: server-side pricing, the unified order at WeChat, the payment parameters,
-// Idempotency-Key, and bad input that changes nothing.
+// POST /api/orders: server-side pricing, the prepay at WeChat (v2 unifiedorder, v3 JSAPI prepay),
+// the payment parameters, Idempotency-Key, and bad input that changes nothing. The same specification
+// in both API versions (test/support/wechat-pay.ts); v2's sign pitfalls are in create-order.v2.test.ts.
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { orderObject } from "../../src/orders/order-store";
 import { SessionStore } from "../../src/sessions/session-store";
-import { verifySign } from "../../src/wechat/sign";
-import { parseBeijingTime } from "../../src/wechat/beijing-time";
 import { errorOf, startHarness, type Harness } from "../support/harness";
+import type { Payment } from "../support/wechat-pay";
 
 let h: Harness;
 let token: string;
@@ -17,12 +17,7 @@ beforeEach(async () => {
 });
 afterEach(() => vi.unstubAllGlobals());
 
-/** What must be identical between two unifiedorder calls for one order: all but nonce_str and sign. */
-function businessFields({ nonce_str: _nonce, sign: _sign, ...rest }: Record<string, string>): Record<string, string> {
-  return rest;
-}
-
-type Body = { order: Record<string, unknown> & { id: string; amount: number }; payment: Record<string, string> };
+type Body = { order: Record<string, unknown> & { id: string; amount: number }; payment: Payment };
 
 async function listIds(t: string = token): Promise<string[]> {
   const body = (await (await h.call("/api/orders", { token: t })).json()) as { orders: { id: string }[] };
@@ -58,43 +53,38 @@ describe("creating an order", () => {
     });
     const { order } = (await response.json()) as Body;
     expect(order.amount).toBe(1800);
-    const [call] = await h.calls("unifiedorder");
-    expect(call!.fields.total_fee).toBe("1800");
+    const [call] = await h.calls("prepay");
+    expect(call!.total).toBe("1800");
   });
 
-  it("signs paySign afresh over appId, nonceStr, package, signType and timeStamp (never the order's sign)", async () => {
+  it("signs paySign with the merchant's key over the prepay's package (v2: the sign type's HMAC; v3: RSA), fresh for the mini-program", async () => {
     const { payment } = (await (await h.createOrder(token)).json()) as Body;
-    const [call] = await h.calls("unifiedorder");
     expect(payment.timeStamp).toMatch(/^[0-9]{10}$/);
     expect(typeof payment.timeStamp).toBe("string");
-    expect(payment.signType).toBe("HMAC-SHA256");
+    expect(payment.signType).toBe(h.pay.paySignType);
     expect(payment.package).toMatch(/^prepay_id=.+/);
-    expect(payment.paySign).not.toBe(call!.fields.sign);
-    const signed = { appId: env.WECHAT_APPID, nonceStr: payment.nonceStr, package: payment.package, signType: payment.signType, timeStamp: payment.timeStamp };
-    expect(await verifySign({ ...signed, sign: payment.paySign }, env.WECHATPAY_KEY!, ["HMAC-SHA256"])).toBe(true);
-    // the pitfalls: appid (lower-case) or timestamp (lower-case) would give another sign
-    expect(await verifySign({ ...signed, appId: undefined, appid: env.WECHAT_APPID, sign: payment.paySign }, env.WECHATPAY_KEY!, ["HMAC-SHA256"])).toBe(false);
+    expect(await h.pay.verifyPaySign(payment)).toBe(true);
+    // It signs these very fields: another package, or another moment, would not verify.
+    expect(await h.pay.verifyPaySign({ ...payment, package: "prepay_id=wx00000000000000000000000000000000" })).toBe(false);
+    expect(await h.pay.verifyPaySign({ ...payment, timeStamp: String(Number(payment.timeStamp) + 1) })).toBe(false);
   });
 
-  it("sends WeChat a JSAPI order for the user's openid with our notify_url, time_expire in Beijing time and the client's address", async () => {
+  it("sends WeChat a JSAPI order for the user's openid with our notify URL, time_expire and the client's address", async () => {
     const before = Date.now();
     const response = await h.call("/api/orders", { token, json: { items: [{ sku: "cake", quantity: 1 }] }, headers: { "CF-Connecting-IP": "203.0.113.7" } });
     const { order, payment } = (await response.json()) as Body;
-    const [call] = await h.calls("unifiedorder");
-    expect(call!.fields).toMatchObject({
+    const [call] = await h.calls("prepay");
+    expect(call).toMatchObject({
       appid: env.WECHAT_APPID,
-      mch_id: env.WECHATPAY_MCHID,
-      trade_type: "JSAPI",
+      mchid: env.WECHATPAY_MCHID,
       openid,
-      out_trade_no: order.id,
-      total_fee: "2650",
-      notify_url: `${env.PUBLIC_BASE_URL}/api/pay/notify`,
-      spbill_create_ip: "203.0.113.7",
-      sign_type: "HMAC-SHA256",
+      outTradeNo: order.id,
+      total: "2650",
+      notifyUrl: h.pay.notifyUrl("pay"),
+      clientIp: "203.0.113.7",
     });
-    expect(new TextEncoder().encode(call!.fields.body).length).toBeLessThanOrEqual(127);
-    const expire = parseBeijingTime(call!.fields.time_expire!);
-    expect(Math.abs(expire - (before + Number(env.ORDER_TTL_SECONDS) * 1000))).toBeLessThan(5000);
+    expect(new TextEncoder().encode(call!.description).length).toBeLessThanOrEqual(127);
+    expect(Math.abs(call!.timeExpire! - (before + Number(env.ORDER_TTL_SECONDS) * 1000))).toBeLessThan(5000);
     const simOrder = await h.simControl<{ prepayId: string; tradeState: string }>(`/__sim/orders/${order.id}`);
     expect(payment.package).toBe(`prepay_id=${simOrder.prepayId}`);
   });
@@ -103,21 +93,21 @@ describe("creating an order", () => {
     const items = ["coffee", "tea", "cake"].map((sku) => ({ sku, quantity: 99 }));
     const response = await h.createOrder(token, items);
     expect(response.status).toBe(201);
-    const [call] = await h.calls("unifiedorder");
-    expect(new TextEncoder().encode(call!.fields.body).length).toBeLessThanOrEqual(127);
+    const [call] = await h.calls("prepay");
+    expect(new TextEncoder().encode(call!.description).length).toBeLessThanOrEqual(127);
   });
 
   it("retries a SYSTEMERROR within the request with identical parameters", async () => {
-    await h.simControl("/__sim/faults", { api: "unifiedorder", kind: "SYSTEMERROR" });
+    await h.fault("prepay", "SYSTEMERROR");
     const response = await h.createOrder(token);
     expect(response.status).toBe(201);
-    const [first, second] = await h.calls("unifiedorder");
+    const [first, second] = await h.calls("prepay");
     expect(second).toBeDefined();
-    expect(businessFields(second!.fields)).toEqual(businessFields(first!.fields));
+    expect(second!.business).toEqual(first!.business);
   });
 
   it("stores the order before calling WeChat: if WeChat keeps failing it stays pending, and /pay finishes it with identical params", async () => {
-    await h.simControl("/__sim/faults", { api: "unifiedorder", kind: "SYSTEMERROR", times: 20 });
+    await h.fault("prepay", "SYSTEMERROR", { times: 20 });
     const failed = await h.createOrder(token);
     expect(failed.status).toBe(502);
     expect((await errorOf(failed)).code).toBe("upstream_error");
@@ -128,8 +118,9 @@ describe("creating an order", () => {
     await h.clearFaults();
     const retried = await h.call(`/api/orders/${id}/pay`, { method: "POST", token });
     expect(retried.status).toBe(200);
-    const calls = await h.calls("unifiedorder");
-    for (const call of calls) expect(businessFields(call.fields)).toEqual(businessFields(calls[0]!.fields));
+    const calls = await h.calls("prepay");
+    expect(calls.length).toBeGreaterThan(1);
+    for (const call of calls) expect(call.business).toEqual(calls[0]!.business);
   });
 
   it("marks the order failed when WeChat refuses it for good (an openid of another mini-program)", async () => {
@@ -147,7 +138,7 @@ describe("creating an order", () => {
   });
 
   it("answers 504 when WeChat does not answer in time, leaving a pending order", async () => {
-    await h.simControl("/__sim/faults", { api: "unifiedorder", kind: "delay", delayMs: 10_000, times: 5 });
+    await h.fault("prepay", "delay", { delayMs: 10_000, times: 5 });
     const response = await h.createOrder(token);
     expect(response.status).toBe(504);
     expect((await errorOf(response)).code).toBe("upstream_timeout");
@@ -162,7 +153,7 @@ describe("creating an order", () => {
       const second = (await again.json()) as Body;
       expect(second.order.id).toBe(first.order.id);
       expect(second.payment.package).toBe(first.payment.package);
-      expect(await h.calls("unifiedorder")).toHaveLength(1);
+      expect(await h.calls("prepay")).toHaveLength(1);
       expect(await listIds()).toEqual([first.order.id]);
     });
 
@@ -172,7 +163,7 @@ describe("creating an order", () => {
       expect(conflict.status).toBe(409);
       expect((await errorOf(conflict)).code).toBe("invalid_state");
       expect(await listIds()).toHaveLength(1);
-      expect(await h.calls("unifiedorder")).toHaveLength(1);
+      expect(await h.calls("prepay")).toHaveLength(1);
     });
 
     it("is per user: another user's identical key makes another order", async () => {
@@ -206,7 +197,7 @@ describe("creating an order", () => {
         expect(response.status).toBe(400);
         expect((await errorOf(response)).code).toBe("invalid_request");
         expect(await listIds()).toEqual([]);
-        expect(await h.calls("unifiedorder")).toEqual([]);
+        expect(await h.calls("prepay")).toEqual([]);
       });
     }
 
@@ -227,7 +218,7 @@ describe("creating an order", () => {
     it("refuses a caller without a valid token with 401", async () => {
       const response = await h.call("/api/orders", { json: { items: [{ sku: "coffee", quantity: 1 }] } });
       expect(response.status).toBe(401);
-      expect(await h.calls("unifiedorder")).toEqual([]);
+      expect(await h.calls("prepay")).toEqual([]);
     });
   });
 });

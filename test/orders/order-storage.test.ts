@@ -87,7 +87,7 @@ describe("the order object's schema", () => {
       expect(upgraded.read()?.status).toBe("closed");
       expect(upgraded.history().at(-1)).toMatchObject({ from: "pending", to: "closed", source: "alarm" });
     });
-    expect((await h.calls("closeorder")).map((c) => c.fields.out_trade_no)).toEqual([id]);
+    expect((await h.calls("close")).map((c) => c.outTradeNo)).toEqual([id]);
   });
 
   it("leaves a migrated object with the same tables, columns and constraints as a new one", async () => {

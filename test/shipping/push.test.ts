@@ -61,7 +61,7 @@ const sendPush = (query: Record<string, string>, body: string) =>
 /** The query and body of a push the simulator sent. */
 function sent(record: Push): { query: Record<string, string>; body: string } {
   const url = new URL(record.url);
-  return { query: Object.fromEntries(url.searchParams), body: h.notifications.at(-1)! };
+  return { query: Object.fromEntries(url.searchParams), body: String(h.notifications.at(-1)!.body) };
 }
 
 describe("GET /api/wechat/push (the console's URL check)", () => {

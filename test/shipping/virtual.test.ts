@@ -90,7 +90,7 @@ describe("WECHAT_SHIPPING=virtual", () => {
     // Closed here while WeChat had already taken the money (e.g. the closeorder answer was lost).
     await runInDurableObject(orderObject(env, id), (_i, ctx) => ctx.storage.sql.exec("UPDATE order_record SET status = 'closed'"));
     h.loseNotifications = false;
-    const notice = await h.call("/api/pay/notify", { method: "POST", headers: { "Content-Type": "text/xml" }, body: h.notifications.at(-1)! });
+    const notice = await h.postNotification(h.notifications.at(-1)!);
     expect(notice.status).toBe(200);
     const order = await orderObject(env, id).read();
     expect(order).toMatchObject({ status: "paid", paidAfterClose: true });

@@ -2,15 +2,19 @@
 // fresh in-process WeChat simulator (sim/), the simulator's notifications routed back into the
 // service, and merchant events routed to an in-test receiver that verifies them with the Standard
 // Webhooks library. Nothing is canned: every side signs, verifies and keeps state as when deployed.
+// The simulator speaks the test project's WeChat Pay API version, and `h.pay` (wechat-pay.ts) lets
+// a suite say what it means in either: a prepay, a refund, a notification and its verdict.
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { vi } from "vitest";
 import worker from "../../src/index";
+import { SessionStore } from "../../src/sessions/session-store";
 import type { Env } from "../../src/env";
 import { createSimulator, type SimV3Options, type Simulator } from "../../sim/src/simulator";
 import { MERCHANT_KEY, PLATFORM_CERT, PLATFORM_KEY, WECHATPAY_PUBKEY_PRIVATE } from "../fixtures/v3-keys";
 import { V3_SIM_SETTINGS } from "./v3-settings";
+import { wechatPay, type CommonApi, type NotificationPost, type PayApi, type PayCall, type Verdict, type WeChatPay } from "./wechat-pay";
 
 export const SERVICE_ORIGIN = "http://127.0.0.1:8787";
 
@@ -57,15 +61,30 @@ export interface Harness {
   login(user?: string): Promise<{ token: string; openid: string; expiresIn: number }>;
   /** Every outbound request the service made, in order. */
   readonly outbound: Request[];
-  /** The body of every payment notification the simulator delivered, in order. */
-  readonly notifications: string[];
+  /** Every notification the simulator POSTed (payments and refunds), in order, as WeChat would send it again. */
+  readonly notifications: NotificationPost[];
   /** While true, notifications are captured but lost on the way (the service never sees them). */
   loseNotifications: boolean;
-  /** The simulator's log of calls to one WeChat API. */
-  calls(api: string): Promise<{ api: string; fields: Record<string, string> }[]>;
+  /** WeChat Pay in the project's API version: its APIs by what they do, notifications, verdicts. */
+  readonly pay: WeChatPay;
+  /** The simulator's log of calls to one WeChat API (a pay API by what it does, in the project's version). */
+  calls(api: PayApi | CommonApi): Promise<PayCall[]>;
+  /** Queues a fault at the simulator for one WeChat API (by what it does, in the project's version). */
+  fault(api: PayApi | CommonApi, kind: string, options?: { times?: number; delayMs?: number }): Promise<void>;
+  /** Sends a notification to the service as WeChat would (a v3 one signed now), and returns the service's answer. */
+  postNotification(post: NotificationPost): Promise<Response>;
+  /** The same, read as WeChat reads the answer: acknowledged, refused, or something else spelled out. */
+  deliver(post: NotificationPost): Promise<Verdict>;
   readonly merchant: MerchantReceiver;
   /** Creates an order for the logged-in user and returns the response body. */
   createOrder(token: string, items?: unknown, headers?: Record<string, string>): Promise<Response>;
+  /** Creates a pending order of one coffee (1800 fen) for the user and returns its id; throws unless WeChat took it. */
+  newOrder(token: string): Promise<string>;
+  /**
+   * The same for a payer never seen before, whose session is stored directly (no login): for many
+   * orders in a row, past the per-user limit of 30 order creations a minute and the login limit.
+   */
+  newPayersOrder(): Promise<string>;
 }
 
 /** The simulator's API v3 keys: the project's test keys, and the identifiers the v3 test project configures the service with. */
@@ -83,7 +102,7 @@ export function startHarness(options: { env?: Env } = {}): Harness {
   // Assigned at the end; the simulator's deliver() reads its loseNotifications switch.
   let harness: Harness;
   const outbound: Request[] = [];
-  const notifications: string[] = [];
+  const notifications: NotificationPost[] = [];
   const callService = async (request: Request): Promise<Response> => {
     const ctx = createExecutionContext();
     const response = await worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, serviceEnv, ctx);
@@ -102,7 +121,7 @@ export function startHarness(options: { env?: Env } = {}): Harness {
     pushEncodingAesKey: env.WECHAT_PUSH_AES_KEY || undefined,
     deliver: async (url, init) => {
       const request = new Request(url, init);
-      notifications.push(await request.clone().text());
+      notifications.push({ path: new URL(request.url).pathname, body: await request.clone().text(), seal: "genuine" });
       return harness.loseNotifications ? new Response("lost", { status: 503 }) : callService(request);
     },
   });
@@ -147,13 +166,44 @@ export function startHarness(options: { env?: Env } = {}): Harness {
     await sim.fetch(new Request("http://127.0.0.1:8788/__sim/faults", { method: "DELETE" }));
   };
 
+  const pay = wechatPay(env.WECHATPAY_API_VERSION === "v3" ? "v3" : "v2", {
+    appid: env.WECHAT_APPID ?? "",
+    mchid: env.WECHATPAY_MCHID ?? "",
+    key: env.WECHATPAY_KEY ?? "",
+    signType: env.WECHATPAY_SIGN_TYPE === "MD5" ? "MD5" : "HMAC-SHA256",
+    publicBaseUrl: env.PUBLIC_BASE_URL ?? "",
+  });
+
   const calls: Harness["calls"] = async (api) =>
-    (await simControl<{ calls: { api: string; fields: Record<string, string> }[] }>(`/__sim/calls?api=${api}`)).calls;
+    (await simControl<{ calls: { fields: Record<string, string>; outcome: string }[] }>(`/__sim/calls?api=${pay.simApi(api)}`)).calls.map((c) => pay.readCall(c));
+
+  const fault: Harness["fault"] = async (api, kind, options = {}) => {
+    const answer = await sim.fetch(
+      new Request("http://127.0.0.1:8788/__sim/faults", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ api: pay.simApi(api), kind, ...options }) }),
+    );
+    // A fault the simulator refuses (one that does not apply to the API) would make the test prove nothing.
+    if (answer.status !== 200) throw new Error(`fault refused: ${await answer.text()}`);
+  };
+
+  const postNotification: Harness["postNotification"] = async (post) => call(post.path, await pay.request(post));
+  const deliver: Harness["deliver"] = async (post) => pay.verdict(post, await postNotification(post));
 
   const createOrder: Harness["createOrder"] = (token, items = [{ sku: "coffee", quantity: 1 }], headers = {}) =>
     call("/api/orders", { json: { items }, token, headers });
 
-  harness = { env: serviceEnv, sim, call, simControl, login, outbound, notifications, loseNotifications: false, calls, createOrder, clearFaults, merchant };
+  const newOrder: Harness["newOrder"] = async (token) => {
+    const response = await createOrder(token);
+    if (response.status !== 201) throw new Error(`order not created: ${response.status} ${await response.text()}`);
+    return ((await response.json()) as { order: { id: string } }).order.id;
+  };
+
+  const newPayersOrder: Harness["newPayersOrder"] = async () => {
+    const { openid } = await simControl<{ openid: string }>("/__sim/login-codes", {});
+    const session = await new SessionStore(serviceEnv.SESSIONS).create({ openid, sessionKey: "AAAAAAAAAAAAAAAAAAAAAA==", ttlSeconds: 600 });
+    return newOrder(session.token);
+  };
+
+  harness = { env: serviceEnv, sim, call, simControl, login, outbound, notifications, loseNotifications: false, pay, calls, fault, postNotification, deliver, createOrder, newOrder, newPayersOrder, clearFaults, merchant };
   return harness;
 }
 

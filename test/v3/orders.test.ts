@@ -61,9 +61,9 @@ describe("API v3, from the mini-program's side", () => {
     await h.simControl(`/__sim/orders/${created.id}/pay`, {});
     expect(await status(h, token, created.id)).toBe("paid");
     const delivered = h.notifications.at(-1)!;
-    expect(JSON.parse(delivered)).toMatchObject({ event_type: "TRANSACTION.SUCCESS", resource_type: "encrypt-resource" });
-    // WeChat's duplicates: acknowledged (its attempts show 204), one transition.
-    await h.simControl("/__sim/settings", { duplicateNotifications: 2 }).catch(() => undefined);
+    expect(JSON.parse(delivered.body as string)).toMatchObject({ event_type: "TRANSACTION.SUCCESS", resource_type: "encrypt-resource" });
+    // WeChat's repeats, each signed when sent: acknowledged (its attempts show 204), one transition.
+    for (let i = 0; i < 3; i++) expect(await h.deliver(h.notifications.at(-1)!)).toBe("acknowledged");
     const history = await orderObject(h.env, created.id).adminView();
     expect(history.ok && history.value.history.filter((e) => e.to === "paid")).toHaveLength(1);
     const sim = await h.simControl<{ notifications: { status: number | null; acknowledged: boolean }[] }>(`/__sim/orders/${created.id}`);
@@ -105,7 +105,7 @@ describe("API v3, refunds", () => {
     const view = (await (await h.call(`/admin/orders/${created.id}`, { token: ADMIN })).json()) as { order: { status: string; refundedAmount: number }; refunds: { status: string }[] };
     expect(view.order).toMatchObject({ status: "partially_refunded", refundedAmount: 800 });
     expect(view.refunds[0]!.status).toBe("succeeded");
-    expect(JSON.parse(h.notifications.at(-1)!)).toMatchObject({ event_type: "REFUND.SUCCESS" });
+    expect(JSON.parse(h.notifications.at(-1)!.body as string)).toMatchObject({ event_type: "REFUND.SUCCESS" });
   });
 });
 
@@ -118,7 +118,7 @@ describe("API v3, notifications that cannot be trusted", () => {
     h.loseNotifications = true;
     await h.simControl(`/__sim/orders/${created.id}/pay`, {});
     h.loseNotifications = false;
-    const genuine = h.notifications.at(-1)!;
+    const genuine = h.notifications.at(-1)!.body as string;
     // The headers the simulator signed with are not captured; any of them altered or missing is enough.
     const signed = { "Wechatpay-Timestamp": String(Math.floor(Date.now() / 1000)), "Wechatpay-Nonce": "n".repeat(32), "Wechatpay-Serial": "PUB_KEY_ID_0119000001092026120100000000000001", "Wechatpay-Signature": btoa("x".repeat(256)) };
     for (const [body, headers] of [
@@ -133,6 +133,13 @@ describe("API v3, notifications that cannot be trusted", () => {
       expect(await response.json()).toEqual({ code: "FAIL", message: "The signature does not verify." });
     }
     expect((await orderObject(h.env, created.id).read())!.status).toBe("pending");
+  });
+
+  it("refuses an oversized body before reading it, in the same FAIL shape (413)", async () => {
+    const { h } = await v3Shop();
+    const response = await post(h, `{"id":"EV-1","pad":"${"x".repeat(20_000)}"}`, {});
+    expect(response.status).toBe(413);
+    expect(await response.json()).toEqual({ code: "FAIL", message: "The notification is larger than 16384 bytes." });
   });
 
   it("refuses WeChat's signature probes (non-2xx), then accepts the genuine retry", async () => {

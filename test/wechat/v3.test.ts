@@ -1,5 +1,6 @@
-// API v3 in the protocol layer, as known answers: the official AEAD_AES_256_GCM vector; the official
-// messages (request, JSAPI prepay, paySign) signed with our test keys and compared with OpenSSL's
+// API v3 in the protocol layer, as known answers: the official AEAD_AES_256_GCM vector; the protocol
+// reference's RSA vectors (request, JSAPI prepay, paySign, signed with wechatpay-axios-plugin's
+// published test key pair); the same messages signed with our test keys and compared with OpenSSL's
 // signatures of the same bytes; PKCS#1 keys converted; certificates read; and verification in its
 // fixed order, with both kinds of WeChat key held at once.
 import { describe, expect, it } from "vitest";
@@ -23,10 +24,14 @@ import {
   responseMessage,
   rsaSign,
   rsaVerify,
+  signingMessage,
   verifyWeChatPaySignature,
   type PlatformCertificate,
 } from "../../src/wechat/v3";
 import { MERCHANT_KEY, MERCHANT_KEY_PKCS1, PLATFORM_CERT, PLATFORM_KEY, WECHATPAY_PUBKEY_PRIVATE, WECHATPAY_PUBLIC_KEY } from "../fixtures/v3-keys";
+// A published test pair, not WeChat's: see test/fixtures/wechatpay-axios-plugin/README.md.
+import AXIOS_PLUGIN_CERT from "../fixtures/wechatpay-axios-plugin/apiclient_cert.pem?raw";
+import AXIOS_PLUGIN_KEY from "../fixtures/wechatpay-axios-plugin/apiclient_key.pem?raw";
 
 const TS = "1554208460";
 const NONCE = "593BEC0C930BF1AFEB40B4A08C8FB242";
@@ -138,6 +143,57 @@ describe("request signatures (WECHATPAY2-SHA256-RSA2048)", () => {
   });
 });
 
+describe("the protocol reference's RSA vectors (§4.2, §4.4: wechatpay-axios-plugin's test key pair)", () => {
+  const PAY_SIGN_MESSAGE = ["wx8888888888888888", "1414561699", "5K8264ILTKCH16CQ2502SI8ZNMTM67VS", "prepay_id=wx201410272009395522657a690389285100"] as const;
+  const vectors = [
+    [
+      "GET /v3/certificates",
+      requestMessage("GET", "/v3/certificates", TS, NONCE, ""),
+      "u8uM2mC0zsTcBldpNkf9eIRFnxwxl9OBzFzrBp9C+ygDbqKfjfbr9GTZrvPw3wqpfhn7npKzSVHf4lbD9T3RZpwq8yGBJAtW3YNoB4WR6ieFAp9fNX8LbRTfcbqOrcX/JuG9bZ1cvlQr9BljgM474p2L6MAtULc1za3tCXI/SkssirhLqE9VH4LXClbussMImgsg0zUFHIWl8RIWkEfhKjDUNgZLyGnT+arHLJKf/2csGKE6fS0t0ofTbSwcaVgNbK3UySD7iORerwwdcYlGIVn1zKgIbLl3GM518roWPd59nNct0D3SXESsbpeyzuWT7kx9DPfp0f0UHJWdMKYCZw==",
+    ],
+    [
+      "the official paySign message",
+      signingMessage(PAY_SIGN_MESSAGE),
+      "gLgM0AyhB4Dyg+nWYir4ywcn0KsCeVW38qYNrR3Rf4YB0cKzix+D25/Ju/JZqzmItGSHY0mQWKYhvJcyzV2B5EQCnPm7AcAUNFZITBK2ZvVgVa0BpUxAAHsOmvTVxpUD7LOwFqEqidACUvHKTEqqsGyTtGg3G6Ccz6dRYc7Q/Fin0nxEviY51tvX6FWkyisCjBWtXNQoGD0V6UXd57h3NZdxVP2hAuKJlhA7ObeSdc6LFXINBedpU6pGodj/YMy9YGE9t2r3qhZ3FnjrIBo+mvyMs9T+b8rT83grAO6u65VR1kYu7Nft/NApsB+lUWWtHsxi+HlZhi+30QyYfmRvtA==",
+    ],
+    [
+      "the official JSAPI prepay",
+      requestMessage("POST", "/v3/pay/transactions/jsapi", TS, NONCE, JSAPI_BODY),
+      "oumJ1kqqvOVAoC3eCB8e/6SYho7irBHsAGukF/X6vWTo160Ih6VRIDmKbL292eCIikCzsQe6wFUzLiK+DTHrk18PgPbz/3C4PGh8cHHHOotfW7jcY+xTFmEj/HpBFQ/xzfZayEn0hPLyZxEv11iFuizccqZhvQz8gvqch9IXqjImaZdn6sG/1ZaeuJApd7eEWZnBAUqBExAV9RP4dC6xAZgCNRYKSdHFVrpyejLoB/dD6jptpTaDu4tmiNdK/KA//D0f/TF9IG6ugmQ5fJ2ExmVGoa1sF/RwYE3fypvJEmolRAqH4ERCkoWxdW0boZPrq/pZfvoZQ/5TwAr8fuzfJQ==",
+    ],
+  ] as const;
+
+  it.each(vectors)("rsaSign gives exactly the reference's signature of %s", async (_what, message, signature) => {
+    expect(await rsaSign(await importMerchantPrivateKey(AXIOS_PLUGIN_KEY), message)).toBe(signature);
+  });
+
+  it.each(vectors)("rsaVerify accepts the reference's signature of %s with apiclient_cert.pem's key, and of nothing else", async (_what, message, signature) => {
+    const certificate = await parsePlatformCertificate(AXIOS_PLUGIN_CERT);
+    expect(await rsaVerify(certificate.key, message, signature)).toBe(true);
+    const changed = Uint8Array.from(message);
+    changed[0] = changed[0]! ^ 1;
+    expect(await rsaVerify(certificate.key, changed, signature)).toBe(false);
+  });
+
+  it("reads the pair's certificate: serial 898DBAD30F416EC7, valid from 2020 to 2294 (a GeneralizedTime)", async () => {
+    const certificate = await parsePlatformCertificate(AXIOS_PLUGIN_CERT);
+    expect(certificate.serialNo).toBe("898DBAD30F416EC7");
+    expect(new Date(certificate.notBefore).toISOString()).toBe("2020-06-21T02:02:18.000Z");
+    expect(new Date(certificate.notAfter).toISOString()).toBe("2294-04-05T02:02:18.000Z");
+  });
+
+  it("gives the reference's paySign through the mini-program's payment parameters", async () => {
+    const params = await buildRsaPaymentParams({
+      appId: PAY_SIGN_MESSAGE[0],
+      prepayId: "wx201410272009395522657a690389285100",
+      privateKey: await importMerchantPrivateKey(AXIOS_PLUGIN_KEY),
+      now: () => 1414561699_000,
+      nonce: () => PAY_SIGN_MESSAGE[2],
+    });
+    expect(params.paySign).toBe(vectors[1][2]);
+  });
+});
+
 describe("keys and certificates", () => {
   it("reads a platform certificate's serial (as WeChat writes it), validity and key", async () => {
     const certificate = await parsePlatformCertificate(PLATFORM_CERT);
@@ -183,6 +239,12 @@ describe("verifying WeChat's signature on an answer or a notification", () => {
   }
   const signed = (serial: string, signature: string, extra: Record<string, string> = {}) =>
     headers({ "Wechatpay-Timestamp": TS, "Wechatpay-Nonce": NONCE, "Wechatpay-Serial": serial, "Wechatpay-Signature": signature, ...extra });
+
+  it("verifies over the reference's message: timestamp, nonce and the raw body, each line ended (a 204's body is an empty line)", () => {
+    const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+    expect(text(responseMessage(TS, NONCE, ANSWER_BODY))).toBe(`${TS}\n${NONCE}\n${ANSWER_BODY}\n`);
+    expect(text(responseMessage(TS, NONCE, ""))).toBe(`${TS}\n${NONCE}\n\n`);
+  });
 
   it("accepts a platform certificate's signature and a public key's, chosen by Wechatpay-Serial (the migration)", async () => {
     const keys = await ring();
