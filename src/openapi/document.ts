@@ -151,7 +151,7 @@ function buildDocument(): Json {
       title: "wxpay-edge",
       version: "1.1",
       description:
-        'A WeChat Mini Program login and WeChat Pay (API v2 or v3) backend, with WeChat's order shipping management. Every JSON error is {"error": {"code", "message"}}; every answer carries X-Request-Id.',
+        'A WeChat Mini Program login and WeChat Pay (API v2 or v3) backend, with WeChat\u2019s order shipping management. Every JSON error is {"error": {"code", "message"}}; every answer carries X-Request-Id.',
     },
     tags: [
       { name: "mini-program", description: "called by the mini-program, with the token of POST /api/login" },
