@@ -7,6 +7,7 @@ import { refundedAmount, toAdminOrderView, toRecord, toRefundView, type Order, t
 import { fail, ok, type OrderFailure, type Result } from "./order-result";
 import { checkTransition, publicStatus, type OrderState, type OrderStatus, type TransitionSource } from "./order-state";
 import type { GatewayFailure, PrepayRequest, QueryResult, TradeReport } from "./payment-gateway";
+import type { LineItem } from "./pricing";
 import { nextRefundSlot, refundRefusal, REFUND_LIMITS, statusAfterRefunds } from "./refund-rules";
 import { isFinalRefund, publicRefundStatus, refundTransition, type RefundEvent, type RefundState } from "./refund-state";
 import { backoffDelay } from "./retry-schedule";
@@ -230,6 +231,27 @@ function unchanged<T>(snapshot: OrderSnapshot, now: number, result: T): Decision
 }
 
 // --- the order -------------------------------------------------------------------------------
+
+/** A priced order, as the create route hands it to its object. */
+export interface NewOrder {
+  readonly id: string;
+  readonly openid: string;
+  readonly amount: number;
+  readonly description: string;
+  readonly items: readonly LineItem[];
+  readonly requestHash: string;
+  readonly clientIp: string;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+}
+
+/** A new order as stored: pending, checked with WeChat a little after it expires unless something settles it first. */
+export function newPendingOrder(input: NewOrder): Order {
+  return {
+    ...input, state: "pending", transactionId: null, paidAt: null, prepayId: null, prepayIssuedAt: null, lastQueriedAt: null,
+    paidAfterClose: false, nextCheckAt: input.expiresAt + EXPIRY_GRACE_MS, checkAttempts: 0,
+  };
+}
 
 /** A new order: its first history entry. */
 export function onCreated(order: Order): Decision<void> {

@@ -12,28 +12,14 @@ import * as decide from "./decisions";
 import type { EventView } from "../events/outbox";
 import { fail, ok, type Result } from "./order-result";
 import type { TransitionSource } from "./order-state";
-import { toRecord, toRefundView, type HistoryEntry, type Order, type OrderRecord, type OrderSnapshot, type PaymentFact, type RefundHistoryEntry, type RefundReport, type RefundView } from "./order-record";
+import { refundAndOrder, toRecord, toRefundView, type HistoryEntry, type OrderRecord, type OrderSnapshot, type PaymentFact, type RefundHistoryEntry, type RefundReport, type RefundView } from "./order-record";
 import { OrderFollowUps } from "./follow-ups";
 import { OrderSteps } from "./order-steps";
 import { OrderStorage } from "./order-storage";
 import { paymentGateway } from "./pay-gateway";
-import type { LineItem } from "./pricing";
 import { toShippingView, type ShippingRequest, type ShippingView } from "./shipping";
 import { decideShippingRequest, onSettlement, type SettlementReport } from "./shipping-decisions";
 import { ShippingSteps } from "./shipping-steps";
-
-/** A priced order, as the create route hands it to its object. */
-export interface NewOrder {
-  readonly id: string;
-  readonly openid: string;
-  readonly amount: number;
-  readonly description: string;
-  readonly items: readonly LineItem[];
-  readonly requestHash: string;
-  readonly clientIp: string;
-  readonly createdAt: number;
-  readonly expiresAt: number;
-}
 
 /** Everything the operator's view of one order shows. */
 export interface AdminView {
@@ -111,17 +97,17 @@ export class OrderObject extends DurableObject<Env> {
   // --- creating and paying -------------------------------------------------------------------
 
   /** Stores a new order (or keeps the one already stored under this id, for an Idempotency-Key replay), then prepares its payment. */
-  createAndPrepare(input: NewOrder, requestId?: string): Promise<Result<OrderRecord>> {
+  createAndPrepare(input: decide.NewOrder, requestId?: string): Promise<Result<OrderRecord>> {
     return this.#logged(requestId, async () => {
-      const snapshot = this.#store.load() ?? (await this.#steps.create(newPendingOrder(input)));
+      const snapshot = this.#store.load() ?? (await this.#steps.create(decide.newPendingOrder(input)));
       return this.#steps.prepare(snapshot);
     });
   }
 
   /** Stores a new order (or keeps the one already stored under this id) without calling WeChat: it is prepared when its payer pays. */
-  create(input: NewOrder, requestId?: string): Promise<OrderRecord> {
+  create(input: decide.NewOrder, requestId?: string): Promise<OrderRecord> {
     return this.#logged(requestId, async () => {
-      const snapshot = this.#store.load() ?? (await this.#steps.create(newPendingOrder(input)));
+      const snapshot = this.#store.load() ?? (await this.#steps.create(decide.newPendingOrder(input)));
       return toRecord(snapshot);
     });
   }
@@ -255,15 +241,4 @@ export class OrderObject extends DurableObject<Env> {
   #logged<T>(requestId: string | undefined, fn: () => T): T {
     return withLogContext(requestId ?? `alarm-${crypto.randomUUID()}`, this.#secrets, fn);
   }
-}
-
-function newPendingOrder(input: NewOrder): Order {
-  return {
-    ...input, state: "pending", transactionId: null, paidAt: null, prepayId: null, prepayIssuedAt: null, lastQueriedAt: null,
-    paidAfterClose: false, nextCheckAt: input.expiresAt + decide.EXPIRY_GRACE_MS, checkAttempts: 0,
-  };
-}
-
-function refundAndOrder(snapshot: OrderSnapshot, refundId: string): { refund: RefundView; order: OrderRecord } {
-  return { refund: toRefundView(snapshot.refunds.find((r) => r.id === refundId)!), order: toRecord(snapshot) };
 }

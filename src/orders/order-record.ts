@@ -184,6 +184,11 @@ export function toAdminOrderView(order: OrderRecord): AdminOrderView {
   return { ...toOrderView(order), paidAfterClose: order.paidAfterClose };
 }
 
+/** One refund of the order and the order, as the refund endpoints answer. */
+export function refundAndOrder(snapshot: OrderSnapshot, refundId: string): { refund: RefundView; order: OrderRecord } {
+  return { refund: toRefundView(snapshot.refunds.find((r) => r.id === refundId)!), order: toRecord(snapshot) };
+}
+
 /** The operator API's view of a refund. */
 export function toRefundView(refund: Refund): RefundView {
   return {
