@@ -27,6 +27,16 @@ const instant = z.pipe(
 /** WeChat's item_desc: 1 to 120 characters (code points, so an emoji counts once), not blank. */
 const itemDesc = z.string().check(z.refine((text) => text.trim() !== "" && [...text].length <= ITEM_DESC_MAX_CHARS, `must be 1 to ${ITEM_DESC_MAX_CHARS} characters`));
 
+/** A lower-case hex SHA-1, as WeChat's push signatures are written. */
+const sha1 = z.string().check(z.regex(/^[0-9a-f]{40}$/, "must be a SHA-1 signature"));
+
+/** What every message push from WeChat carries on its URL. */
+const pushSigned = z.object({
+  signature: sha1,
+  timestamp: z.string().check(z.regex(/^\d{1,12}$/, "must be unix seconds")),
+  nonce: z.string().check(z.regex(/^[0-9A-Za-z]{1,64}$/, "must be WeChat's nonce")),
+});
+
 const printable = (max: number) => z.string().check(z.regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces"), z.maxLength(max));
 
 export const schemas = {
@@ -106,19 +116,8 @@ export const schemas = {
     isAllDelivered: z.optional(z.boolean()),
   }),
   // WeChat's message push: what WeChat puts on the URL (the URL check adds echostr; safe mode encrypt_type and msg_signature).
-  pushCheck: z.object({
-    signature: z.string().check(z.regex(/^[0-9a-f]{40}$/, "must be a SHA-1 signature")),
-    timestamp: z.string().check(z.regex(/^\d{1,12}$/, "must be unix seconds")),
-    nonce: z.string().check(z.regex(/^[0-9A-Za-z]{1,64}$/, "must be WeChat's nonce")),
-    echostr: z.string().check(z.regex(/^[0-9A-Za-z]{1,256}$/, "must be WeChat's echostr")),
-  }),
-  push: z.object({
-    signature: z.string().check(z.regex(/^[0-9a-f]{40}$/, "must be a SHA-1 signature")),
-    timestamp: z.string().check(z.regex(/^\d{1,12}$/, "must be unix seconds")),
-    nonce: z.string().check(z.regex(/^[0-9A-Za-z]{1,64}$/, "must be WeChat's nonce")),
-    encrypt_type: z.optional(z.literal("aes")),
-    msg_signature: z.optional(z.string().check(z.regex(/^[0-9a-f]{40}$/, "must be a SHA-1 signature"))),
-  }),
+  pushCheck: z.extend(pushSigned, { echostr: z.string().check(z.regex(/^[0-9A-Za-z]{1,256}$/, "must be WeChat's echostr")) }),
+  push: z.extend(pushSigned, { encrypt_type: z.optional(z.literal("aes")), msg_signature: z.optional(sha1) }),
   introspect: z.object({
     // Any string is a fair question (the answer for a malformed one is simply "not active").
     token: z.string({ error: "is required: the mini-program's bearer token" }).check(z.maxLength(512)),

@@ -7,6 +7,8 @@ import type { Order, OrderSnapshot, Refund } from "../../src/orders/order-record
 import type { OrderState } from "../../src/orders/order-state";
 import { NO_SHIPPING, type Shipping, type ShippingRequest } from "../../src/orders/shipping";
 import * as ship from "../../src/orders/shipping-decisions";
+import { LOGISTICS_TYPES, WECHAT_SHIPPING_STATES } from "../../src/orders/shipping";
+import { LOGISTICS_TYPE_CODES, SHIPPING_ORDER_STATES } from "../../src/wechat/mp";
 
 const T0 = Date.UTC(2026, 11, 1, 6, 0, 0);
 const PAID_AT = T0 + 60_000;
@@ -269,5 +271,14 @@ describe("nextDueAt", () => {
     expect(decide.nextDueAt(snap("paid", UPLOADING))).toBe(T0 + 130_000);
     expect(decide.nextDueAt(snap("paid", { status: "uploaded", nextAttemptAt: null }))).toBeNull();
     expect(decide.nextDueAt(snap("paid", { status: "failed", nextAttemptAt: null }))).toBeNull();
+  });
+});
+
+describe("the order core's shipping words", () => {
+  // The order core names logistics types and get_order's states itself (it knows nothing of the
+  // protocol layer); the adapter passes them through as they are, so the two lists must agree.
+  it("are the protocol layer's, in WeChat's order", () => {
+    expect([...LOGISTICS_TYPES]).toEqual(Object.keys(LOGISTICS_TYPE_CODES));
+    expect([...WECHAT_SHIPPING_STATES]).toEqual(Object.values(SHIPPING_ORDER_STATES));
   });
 });
