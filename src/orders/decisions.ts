@@ -107,6 +107,25 @@ export function changesIndexedView(change: Change): boolean {
   return change.history.length > 0 || change.refundHistory.length > 0 || change.newRefunds.length > 0 || change.events.length > 0 || "state" in change.order;
 }
 
+/**
+ * The order as it is once `change` is committed over `snapshot`: each patch merged into its row,
+ * new refunds added in the order storage lists them (by creation time, then id). Storage keeps its
+ * copy of the order current with this, so the change is applied to what is stored, even when the
+ * decision was made on an older snapshot.
+ */
+export function applyChange(snapshot: OrderSnapshot, change: Change): OrderSnapshot {
+  let refunds = snapshot.refunds;
+  if (change.newRefunds.length > 0) {
+    refunds = [...refunds, ...change.newRefunds].sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+  if (change.refunds.size > 0) refunds = refunds.map((r) => { const patch = change.refunds.get(r.id); return patch === undefined ? r : { ...r, ...patch }; });
+  return {
+    order: Object.keys(change.order).length === 0 ? snapshot.order : { ...snapshot.order, ...change.order },
+    refunds,
+    shipping: Object.keys(change.shipping).length === 0 ? snapshot.shipping : { ...snapshot.shipping, ...change.shipping },
+  };
+}
+
 /** Accumulates one decision's writes over a snapshot; pure from the outside. */
 export class Draft {
   order: Order;

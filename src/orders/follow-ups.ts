@@ -48,7 +48,7 @@ export class OrderFollowUps {
   /** Writes the order's entry (with its events) to the index if the index is behind. A failure is logged and retried, never thrown. */
   async writeIndex(): Promise<void> {
     const state = this.#store.indexState();
-    const snapshot = this.#store.current();
+    const snapshot = this.#store.load();
     if (state === null || snapshot === null || state.indexedVersion >= state.version) return;
     const record = toRecord(snapshot);
     try {

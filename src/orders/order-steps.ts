@@ -58,9 +58,9 @@ export class OrderSteps {
     return decision;
   }
 
-  /** The order as this call last loaded or wrote it (see OrderStorage.current). */
+  /** The order as this call last loaded or wrote it (see OrderStorage.load). */
   mustLoad(): OrderSnapshot {
-    const snapshot = this.#store.current();
+    const snapshot = this.#store.load();
     if (snapshot === null) throw new Error("order record missing");
     return snapshot;
   }

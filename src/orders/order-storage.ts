@@ -2,7 +2,7 @@
 // refunds, committing a decision's writes in one transaction, the histories and the alarm. The only
 // code that runs SQL on an order object. Described in docs/storage.md; change both together.
 import { EVENT_STATUSES, EVENT_TYPES, type EventPatch, type EventStatus, type EventType, type NewEvent, type OutboxEvent } from "../events/outbox";
-import { changesIndexedView, type HistoryWrite, type Change, type RefundHistoryWrite, type OrderPatch, type RefundPatch } from "./decisions";
+import { applyChange, changesIndexedView, type HistoryWrite, type Change, type RefundHistoryWrite, type OrderPatch, type RefundPatch } from "./decisions";
 import type { HistoryEntry, Order, OrderSnapshot, Refund, RefundHistoryEntry } from "./order-record";
 import { ORDER_STATES, ORDER_STATUSES, TRANSITION_SOURCES, type OrderState, type OrderStatus, type TransitionSource } from "./order-state";
 import type { LineItem } from "./pricing";
@@ -20,7 +20,15 @@ const SOURCES_SQL = sqlList(TRANSITION_SOURCES);
 const REFUND_STATES_SQL = sqlList(REFUND_STATES);
 const REFUND_EVENTS_SQL = sqlList(["created", ...REFUND_EVENTS]);
 
-const ORDER_TABLE = (name: string) => `CREATE TABLE ${name} (
+/** The order's version for the operator's index (schema version 3). */
+const VERSION_COLUMNS = ["version INTEGER NOT NULL DEFAULT 1", "indexed_version INTEGER NOT NULL DEFAULT 0"];
+
+/**
+ * `versionColumns`: with version 3's columns, as a new object creates them (an ALTER TABLE after the
+ * CREATE would cost a schema rewrite), written as SQLite writes them when V3_COLUMNS adds them to an
+ * older table: so a migrated object's schema reads exactly as a new one's.
+ */
+const ORDER_TABLE = (name: string, versionColumns = false) => `CREATE TABLE ${name} (
   singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
   id TEXT NOT NULL,
   openid TEXT NOT NULL,
@@ -40,7 +48,7 @@ const ORDER_TABLE = (name: string) => `CREATE TABLE ${name} (
   paid_after_close INTEGER NOT NULL DEFAULT 0 CHECK (paid_after_close IN (0, 1)),
   next_check_at INTEGER,
   check_attempts INTEGER NOT NULL DEFAULT 0
-);`;
+${versionColumns ? VERSION_COLUMNS.map((column) => `, ${column}`).join("") : ""});`;
 
 /** The order's history and its refunds' (refund_id set, with the refund table's event), append-only, in order of seq. */
 const HISTORY_TABLE = (name: string) => `CREATE TABLE ${name} (
@@ -81,9 +89,7 @@ const REFUNDS_TABLE = (name: string) => `CREATE TABLE ${name} (
  * one written there (indexed_version). An order migrated from version 2 starts one version ahead of
  * the index, so that its first alarm indexes it.
  */
-const V3_COLUMNS = `
-ALTER TABLE order_record ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
-ALTER TABLE order_record ADD COLUMN indexed_version INTEGER NOT NULL DEFAULT 0;`;
+const V3_COLUMNS = VERSION_COLUMNS.map((column) => `ALTER TABLE order_record ADD COLUMN ${column};`).join("\n");
 
 /** The event types version 3 knew; version 4 added the shipping events. */
 const V3_EVENT_TYPES = ["order.paid", "order.closed", "refund.succeeded", "refund.failed"];
@@ -130,7 +136,7 @@ const VERSION_TABLE = "CREATE TABLE schema_migrations (version INTEGER PRIMARY K
 
 /** The current schema, as a new order object creates it. The migrations lead every older object to the same tables. */
 const CURRENT_SCHEMA = [
-  ORDER_TABLE("order_record"), HISTORY_TABLE("history"), REFUNDS_TABLE("refunds"), VERSION_TABLE, V3_COLUMNS, EVENTS_TABLE("events", EVENT_TYPES), SHIPPING_TABLE,
+  ORDER_TABLE("order_record", true), HISTORY_TABLE("history"), REFUNDS_TABLE("refunds"), VERSION_TABLE, EVENTS_TABLE("events", EVENT_TYPES), SHIPPING_TABLE,
 ].join("\n");
 
 /**
@@ -229,7 +235,7 @@ const LOAD = `SELECT o.*, (SELECT json_group_array(json_array(${REFUND_COLUMNS_I
   (SELECT json_array(${SHIPPING_COLUMNS_IN_ORDER}) FROM shipping) AS shipping,
   (SELECT next_attempt_at FROM events WHERE status = 'pending' ORDER BY seq LIMIT 1) AS next_event_at FROM order_record o`;
 
-/** What LOAD read, kept until this storage next writes. */
+/** The order as stored, with what the alarm's schedule needs: what LOAD reads, kept current by this storage's own writes. */
 interface Loaded {
   readonly snapshot: OrderSnapshot | null;
   readonly version: number;
@@ -291,7 +297,7 @@ export class OrderStorage {
   #version: number;
   /** the alarm as last set by this instance (undefined: not known since it started) */
   #armedAt: number | null | undefined;
-  /** the last load, until the next write: see current() */
+  /** the order as stored, once read (see load()); null: read it again */
   #loaded: Loaded | null = null;
 
   constructor(storage: DurableObjectStorage) {
@@ -306,18 +312,14 @@ export class OrderStorage {
     return this.#version;
   }
 
-  /** The order with its refunds as stored now, or null if this object holds none. */
-  load(): OrderSnapshot | null {
-    return this.#read().snapshot;
-  }
-
   /**
-   * The order as this storage last loaded or wrote it: the last load, unless this storage has
-   * written since (then it loads again). Only this class writes an order object's SQL, so within
-   * one call of the object, after its first load(), this saves the reloads that follow (before the
-   * alarm is armed, after a decision that wrote nothing). An entry point starts with load().
+   * The order with its refunds and shipping as stored, or null if this object holds none. Read from
+   * SQLite once per instance: only this class writes an order object's tables, and each of its
+   * writes carries its copy forward (applyChange, the same merge as the UPDATE it runs), so a call
+   * that only reads, or a decision that writes nothing, costs no statement. A failed transaction
+   * leaves the copy unset, and the runtime discards an object whose storage failed.
    */
-  current(): OrderSnapshot | null {
+  load(): OrderSnapshot | null {
     return (this.#loaded ?? this.#read()).snapshot;
   }
 
@@ -349,20 +351,27 @@ export class OrderStorage {
       }
       // The creation's change to the indexed view is counted in the row as it is inserted (version 1, the
       // column's default, plus one), not by an UPDATE after it.
+      // Every column is written from `order`, so the row reads back as `order` (the copy below relies on it).
       this.#exec(
-        `INSERT INTO order_record (singleton, id, openid, status, amount, description, items, request_hash, client_ip, created_at, expires_at,
-           next_check_at, version) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO order_record (singleton, id, openid, status, amount, description, items, request_hash, client_ip, transaction_id, created_at,
+           paid_at, expires_at, prepay_id, prepay_issued_at, last_queried_at, paid_after_close, next_check_at, check_attempts, version)
+         VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         order.id, order.openid, order.state, order.amount, order.description, JSON.stringify(order.items), order.requestHash, order.clientIp,
-        order.createdAt, order.expiresAt, order.nextCheckAt, changesIndexedView(change) ? 2 : 1,
+        order.transactionId, order.createdAt, order.paidAt, order.expiresAt, order.prepayId, order.prepayIssuedAt, order.lastQueriedAt,
+        sqlValue(order.paidAfterClose), order.nextCheckAt, order.checkAttempts, changesIndexedView(change) ? 2 : 1,
       );
       this.#write(change, false);
     });
     this.#version = SCHEMA_VERSION;
+    const created: Loaded = { snapshot: { order, refunds: [], shipping: NO_SHIPPING }, version: changesIndexedView(change) ? 2 : 1, indexedVersion: 0, nextEventAt: null };
+    this.#loaded = afterChange(created, change, false);
   }
 
   /** Writes a decision's change: the row updates and the history entries together, or none of them. */
   commit(change: Change): void {
+    const before = this.#loaded;
     this.#storage.transactionSync(() => this.#write(change));
+    this.#loaded = before === null ? null : afterChange(before, change, true);
   }
 
   /** The order's merchant events, oldest first (few per order: one per payment, close and finished refund). */
@@ -382,20 +391,22 @@ export class OrderStorage {
     });
   }
 
-  /** The order's version (a count of the changes its index entry shows) and the last version written to the index, as current() sees them. */
+  /** The order's version (a count of the changes its index entry shows) and the last version written to the index, as load() sees them. */
   indexState(): { version: number; indexedVersion: number } | null {
     const loaded = this.#loaded ?? this.#read();
     return loaded.snapshot === null ? null : { version: loaded.version, indexedVersion: loaded.indexedVersion };
   }
 
-  /** When the oldest pending merchant event is due (null: none pending), as current() sees it. */
+  /** When the oldest pending merchant event is due (null: none pending), as load() sees it. */
   nextEventDueAt(): number | null {
     return (this.#loaded ?? this.#read()).nextEventAt;
   }
 
   /** The index holds `version` (or a newer one): never moves the marker back. */
   markIndexed(version: number): void {
+    const before = this.#loaded;
     this.#exec("UPDATE order_record SET indexed_version = MAX(indexed_version, ?)", version);
+    this.#loaded = before === null ? null : { ...before, indexedVersion: Math.max(before.indexedVersion, version) };
   }
 
   /** The order's public history, oldest first. */
@@ -507,11 +518,27 @@ export class OrderStorage {
   }
 
   #exec(query: string, ...params: SqlValue[]): void {
-    // Every write goes through here: what was loaded before it is no longer what is stored.
+    // Every write goes through here: the copy of the order is unset until the writer (if it can) carries it forward.
     this.#loaded = null;
     // Run to completion: a statement's work is done as its cursor is read.
     for (const _ of this.#sql.exec(query, ...params));
   }
+}
+
+/**
+ * What LOAD would read after `change` is written over `loaded`: the order by applyChange, one more
+ * version if the change alters the indexed view (when `countVersion`: create() counts it in its
+ * INSERT), and the first pending event's due time (a new event is pending and due at its time;
+ * one already pending stays first).
+ */
+function afterChange(loaded: Loaded, change: Change, countVersion: boolean): Loaded | null {
+  if (loaded.snapshot === null) return null;
+  return {
+    snapshot: applyChange(loaded.snapshot, change),
+    version: loaded.version + (countVersion && changesIndexedView(change) ? 1 : 0),
+    indexedVersion: loaded.indexedVersion,
+    nextEventAt: loaded.nextEventAt ?? change.events[0]?.at ?? null,
+  };
 }
 
 function sqlValue(value: unknown): SqlValue {

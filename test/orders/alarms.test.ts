@@ -9,6 +9,7 @@ import { EXPIRY_GRACE_MS } from "../../src/orders/decisions";
 import { OrderObject } from "../../src/orders/order-object";
 import { orderObject } from "../../src/orders/order-store";
 import { startHarness, type Harness } from "../support/harness";
+import { restartObject } from "../support/stored";
 
 let h: Harness;
 let token: string;
@@ -118,6 +119,8 @@ describe("an unpaid order's own alarm", () => {
       expect(fresh.nextDueAt()).toBe(await ctx.storage.getAlarm());
       await fresh.alarm();
     });
+    // The instance that was running before sees the fresh one's writes only once it too is restarted.
+    await restartObject(orderObject(env, id));
     expect(await status(id)).toBe("paid");
   });
 

@@ -3,11 +3,11 @@
 // stored; anything else is refused and changes nothing. The same specification in both API versions
 // (test/support/wechat-pay.ts says what a seal, a claim and a verdict are in each); what only v2's
 // XML has is in pay-notify.v2.test.ts.
-import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { orderObject } from "../../src/orders/order-store";
 import type { NotificationPost, PaymentClaims, Seal } from "../support/wechat-pay";
+import { writeBehindObject } from "../support/stored";
 import { h, newOrder, token, useRig } from "./rig";
 
 useRig();
@@ -67,9 +67,7 @@ describe("a genuine payment notification", () => {
     const id = await newOrder();
     const notification = await interceptedNotification(id);
     // Closed here while WeChat had already taken the money (e.g. the close answer was lost).
-    await runInDurableObject(orderObject(env, id), (_instance, ctx) => {
-      ctx.storage.sql.exec("UPDATE order_record SET status = 'closed'");
-    });
+    await writeBehindObject(orderObject(env, id), (sql) => sql.exec("UPDATE order_record SET status = 'closed'"));
     expect(await h.deliver(notification)).toBe("acknowledged");
     const { order, history } = await state(id);
     expect(order).toMatchObject({ status: "paid", paidAfterClose: true });

@@ -11,6 +11,7 @@ import { REFUND_LIMITS } from "../../src/orders/refund-rules";
 import { errorOf } from "../support/harness";
 import type { NotificationPost, RefundClaims, Seal } from "../support/wechat-pay";
 import { ADMIN, adminView, advance, clock, h, paidOrder, refund, token, useRig, type RefundBody } from "./rig";
+import { writeBehindObject } from "../support/stored";
 
 useRig({ fakeDate: true });
 
@@ -165,9 +166,7 @@ describe("refunding", () => {
     const id = await paidOrder();
     // Paid here, but WeChat holds no payment for it: WeChat refuses the refund.
     const unpaid = ((await (await h.createOrder(token)).json()) as { order: { id: string } }).order.id;
-    await runInDurableObject(orderObject(env, unpaid), (_i, ctx) => {
-      ctx.storage.sql.exec("UPDATE order_record SET status = 'paid', transaction_id = '4200000000000000000000000000'");
-    });
+    await writeBehindObject(orderObject(env, unpaid), (sql) => sql.exec("UPDATE order_record SET status = 'paid', transaction_id = '4200000000000000000000000000'"));
     const response = await refund(unpaid, { amount: 1800 });
     expect(response.status).toBe(502);
     const error = await errorOf(response);

@@ -9,6 +9,7 @@ import { OrderObject } from "../../src/orders/order-object";
 import { orderObject } from "../../src/orders/order-store";
 import { VIRTUAL_SHIPPING_DELAY_MS } from "../../src/orders/shipping-decisions";
 import { startHarness, type Harness } from "../support/harness";
+import { writeBehindObject } from "../support/stored";
 
 const ADMIN = env.ADMIN_TOKEN!;
 
@@ -88,7 +89,7 @@ describe("WECHAT_SHIPPING=virtual", () => {
     h.loseNotifications = true;
     await h.simControl(`/__sim/orders/${id}/pay`, {});
     // Closed here while WeChat had already taken the money (e.g. the closeorder answer was lost).
-    await runInDurableObject(orderObject(env, id), (_i, ctx) => ctx.storage.sql.exec("UPDATE order_record SET status = 'closed'"));
+    await writeBehindObject(orderObject(env, id), (sql) => sql.exec("UPDATE order_record SET status = 'closed'"));
     h.loseNotifications = false;
     const notice = await h.postNotification(h.notifications.at(-1)!);
     expect(notice.status).toBe(200);
