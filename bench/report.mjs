@@ -259,6 +259,7 @@ const HANDLER_ROWS = [
   ["getOrder", "order status", "`GET /api/orders/:id` by its payer, for a paid order (the app asking after paying): session, one call to the order's object, which checks the payer itself"],
   ["healthz", "`GET /healthz`", "the app's floor: request id, log context, body limit, routing, a JSON answer"],
   ["newEmptyObject", "runtime: a new empty Durable Object", "the bench Worker calling a method that does nothing on a new object: what the runtime itself spends to start one (not our code)"],
+  ["objectWrites", "runtime: a payment's writes, bare", "the bench Worker calling an object in memory that holds a pending order's row and history (two small tables) and, with none of our code, does what a payment makes the order object do to storage: the row's UPDATE and a history INSERT in one `transactionSync`, then `setAlarm`. The runtime's floor under the notification's object share"],
 ];
 
 /** Rows that are an object's alarm run, invoked by the bench instead of the runtime. */

@@ -63,6 +63,8 @@ export const PLAN = {
   notifyV3: { count: 75, warmup: 25 },
   getOrder: { count: 1000, warmup: 200 },
   newEmptyObject: { count: 200, warmup: 50 },
+  // a pending order's storage work on a payment, bare: one object per request, woken before the run
+  objectWrites: { count: 75, warmup: 25 },
 };
 
 /** Distinct orders each notification row consumes (warm-up, timed and profiled runs). */
@@ -137,6 +139,7 @@ async function startInstance({ label, script, compatibilityDate, compatibilityFl
   const prepare = async (endpoint, count) => {
     if (NOTIFICATIONS.has(endpoint)) await call(`/wake-orders?count=${count}&version=${endpoint === "notifyV3" ? "v3" : "v2"}`);
     if (FOLLOW_UPS.has(endpoint)) await call(`/take-alarms?count=${count}`);
+    if (endpoint === "objectWrites") await call(`/wake-writes?count=${count}`);
   };
   return {
     label,

@@ -162,6 +162,35 @@ export class EmptyObject extends DurableObject {
   ping(): number {
     return 1;
   }
+
+  /** Untimed, before objectWrites: a row and a history table, as a pending order's object holds them. */
+  wakeForWrites(): void {
+    this.ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS row (singleton INTEGER PRIMARY KEY, status TEXT NOT NULL, transaction_id TEXT, paid_at INTEGER,
+      version INTEGER NOT NULL DEFAULT 1);
+      CREATE TABLE IF NOT EXISTS history (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, from_status TEXT, to_status TEXT NOT NULL, source TEXT NOT NULL);
+      INSERT OR IGNORE INTO row (singleton, status) VALUES (1, 'pending')`);
+  }
+
+  /**
+   * What storage a payment costs the runtime, with none of our code: the row's UPDATE and a history
+   * INSERT in one transactionSync, then setAlarm (an hour away, so it never fires here).
+   */
+  async paymentWrites(at: number): Promise<number> {
+    const sql = this.ctx.storage.sql;
+    this.ctx.storage.transactionSync(() => {
+      for (const _ of sql.exec("UPDATE row SET status = 'paid', transaction_id = ?, paid_at = ?, version = version + 1", `42000000000000000000${at}`, at));
+      for (const _ of sql.exec("INSERT INTO history (at, from_status, to_status, source) VALUES (?, 'pending', 'paid', 'notify')", at));
+    });
+    await this.ctx.storage.setAlarm(at + 3_600_000);
+    return 1;
+  }
+
+  /** Untimed, after a run: the instance is discarded, so that local SQLite does not keep every object of the run open. */
+  release(): void {
+    this.ctx.abort("released by the bench");
+  }
+
+  override alarm(): void {}
 }
 
 interface BenchEnv extends Cloudflare.Env {
@@ -171,8 +200,8 @@ interface BenchEnv extends Cloudflare.Env {
   WECHATPAY_MCHID: string;
 }
 
-type Endpoint = "healthz" | "login" | "createOrder" | "createFollowUp" | "notify" | "notifyFollowUp" | "notifyRepeat" | "notifyForged" | "notifyV3" | "getOrder" | "newEmptyObject";
-const ENDPOINTS: readonly string[] = ["healthz", "login", "createOrder", "createFollowUp", "notify", "notifyFollowUp", "notifyRepeat", "notifyForged", "notifyV3", "getOrder", "newEmptyObject"];
+type Endpoint = "healthz" | "login" | "createOrder" | "createFollowUp" | "notify" | "notifyFollowUp" | "notifyRepeat" | "notifyForged" | "notifyV3" | "getOrder" | "newEmptyObject" | "objectWrites";
+const ENDPOINTS: readonly string[] = ["healthz", "login", "createOrder", "createFollowUp", "notify", "notifyFollowUp", "notifyRepeat", "notifyForged", "notifyV3", "getOrder", "newEmptyObject", "objectWrites"];
 
 /** The users logged in so far (tokens), the orders created so far, and the notifications signed for them. */
 const tokens: string[] = [];
@@ -186,6 +215,9 @@ let nextV3Notification = 0;
 let alarmsToRun: string[] = [];
 let logins = 0;
 let emptyObjects = 0;
+/** The objects the next objectWrites run writes to (woken by /wake-writes), and those to release after it. */
+let writeObjects: string[] = [];
+let writeBatches = 0;
 let merchant: BenchEnv | null = null;
 let unifiedOrderReply: Promise<string> | null = null;
 
@@ -391,6 +423,11 @@ async function once(endpoint: Endpoint, env: BenchEnv, ctx: ExecutionContext, in
     if (response.status !== 200 || body.order?.status !== "paid") throw new Error(`getOrder: HTTP ${response.status} ${JSON.stringify(body)}`);
     return;
   }
+  if (endpoint === "objectWrites") {
+    const name = writeObjects[index];
+    if (name === undefined || (await env.EMPTY.get(env.EMPTY.idFromName(name)).paymentWrites(Date.now())) !== 1) throw new Error("objectWrites: no woken object");
+    return;
+  }
   if (endpoint === "newEmptyObject") {
     // by name, as the order objects are addressed
     if ((await env.EMPTY.get(env.EMPTY.idFromName(`empty-${++emptyObjects}`)).ping()) !== 1) throw new Error("newEmptyObject: wrong answer");
@@ -501,6 +538,16 @@ export default {
       const count = Number(url.searchParams.get("count") ?? "0");
       const next = url.searchParams.get("version") === "v3" ? v3Notifications.slice(nextV3Notification, nextV3Notification + count) : notifications.slice(nextNotification, nextNotification + count);
       for (const n of next) await env.ORDERS.get(env.ORDERS.idFromName(n.orderId)).read();
+      return Response.json({ woken: count });
+    }
+    if (url.pathname === "/wake-writes") {
+      // Untimed: the previous run's objects discarded (local SQLite fails past ~2,200 open objects),
+      // then `count` new ones given a pending order's two tables and brought into memory.
+      for (const name of writeObjects) await env.EMPTY.get(env.EMPTY.idFromName(name)).release().catch(() => undefined);
+      const count = Number(url.searchParams.get("count") ?? "0");
+      const batch = ++writeBatches;
+      writeObjects = Array.from({ length: count }, (_, i) => `write-${batch}-${i}`);
+      for (const name of writeObjects) await env.EMPTY.get(env.EMPTY.idFromName(name)).wakeForWrites();
       return Response.json({ woken: count });
     }
     if (url.pathname === "/take-alarms") {
