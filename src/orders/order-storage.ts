@@ -10,7 +10,7 @@ import { publicRefundStatus, REFUND_EVENTS, REFUND_STATES, type RefundState } fr
 import { NO_SHIPPING, SHIPPING_STATUSES, WECHAT_SHIPPING_STATES, type Shipping, type ShippingRequest } from "./shipping";
 
 /** The schema version this code reads and writes. */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /** A CHECK's list of allowed values, from the state tables themselves. */
 const sqlList = (values: readonly string[]) => values.map((v) => `'${v}'`).join(", ");
@@ -134,10 +134,23 @@ const SHIPPING_TABLE = `CREATE TABLE shipping (
 
 const VERSION_TABLE = "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);";
 
-/** The current schema, as a new order object creates it. The migrations lead every older object to the same tables. */
-const CURRENT_SCHEMA = [
-  ORDER_TABLE("order_record", true), HISTORY_TABLE("history"), REFUNDS_TABLE("refunds"), VERSION_TABLE, EVENTS_TABLE("events", EVENT_TYPES), SHIPPING_TABLE,
-].join("\n");
+/**
+ * The tables a new order object creates with its order. The migrations lead every older object to
+ * the same tables, and to all of LATER_TABLES.
+ */
+const CURRENT_SCHEMA = [ORDER_TABLE("order_record", true), HISTORY_TABLE("history"), VERSION_TABLE].join("\n");
+
+/**
+ * Since version 5, tables most orders never use are created by the first write that needs them, in
+ * its transaction: each table (and each UNIQUE index) is a row written in sqlite_master, billed as
+ * any other, and a new object's schema was most of its creation's rows written (11 → 6).
+ */
+const LATER_TABLES = {
+  refunds: REFUNDS_TABLE("refunds"),
+  events: EVENTS_TABLE("events", EVENT_TYPES),
+  shipping: SHIPPING_TABLE,
+} as const;
+type LaterTable = keyof typeof LATER_TABLES;
 
 /**
  * Numbered migrations from the version before. Version 1 is the first schema, which stored no
@@ -186,6 +199,11 @@ DROP TABLE events;
 ALTER TABLE events_v4 RENAME TO events;
 ${SHIPPING_TABLE}`,
   },
+  {
+    version: 5,
+    description: "nothing changes in an older object (it has every table); a new object creates refunds, events and shipping when it first writes to them",
+    sql: "",
+  },
 ];
 
 type OrderRow = {
@@ -231,9 +249,12 @@ const SHIPPING_COLUMNS_IN_ORDER =
  * version columns, and when the first pending merchant event is due), so that arming the alarm
  * after a load costs no statement of its own.
  */
-const LOAD = `SELECT o.*, (SELECT json_group_array(json_array(${REFUND_COLUMNS_IN_ORDER}) ORDER BY created_at, id) FROM refunds) AS refunds,
-  (SELECT json_array(${SHIPPING_COLUMNS_IN_ORDER}) FROM shipping) AS shipping,
-  (SELECT next_attempt_at FROM events WHERE status = 'pending' ORDER BY seq LIMIT 1) AS next_event_at FROM order_record o`;
+function loadQuery(tables: ReadonlySet<LaterTable>): string {
+  const refunds = tables.has("refunds") ? `(SELECT json_group_array(json_array(${REFUND_COLUMNS_IN_ORDER}) ORDER BY created_at, id) FROM refunds)` : "'[]'";
+  const shipping = tables.has("shipping") ? `(SELECT json_array(${SHIPPING_COLUMNS_IN_ORDER}) FROM shipping)` : "NULL";
+  const nextEvent = tables.has("events") ? "(SELECT next_attempt_at FROM events WHERE status = 'pending' ORDER BY seq LIMIT 1)" : "NULL";
+  return `SELECT o.*, ${refunds} AS refunds, ${shipping} AS shipping, ${nextEvent} AS next_event_at FROM order_record o`;
+}
 
 /** The order as stored, with what the alarm's schedule needs: what LOAD reads, kept current by this storage's own writes. */
 interface Loaded {
@@ -299,6 +320,8 @@ export class OrderStorage {
   #armedAt: number | null | undefined;
   /** the order as stored, once read (see load()); null: read it again */
   #loaded: Loaded | null = null;
+  /** which of LATER_TABLES this object has (all of them, once migrated from a version before 5) */
+  #tables = new Set<LaterTable>();
 
   constructor(storage: DurableObjectStorage) {
     this.#storage = storage;
@@ -325,7 +348,7 @@ export class OrderStorage {
 
   #read(): Loaded {
     if (this.#version === 0) return { snapshot: null, version: 0, indexedVersion: 0, nextEventAt: null };
-    const row = this.#all<OrderRow & { refunds: string; shipping: string | null; version: number; indexed_version: number; next_event_at: number | null }>(LOAD)[0];
+    const row = this.#all<OrderRow & { refunds: string; shipping: string | null; version: number; indexed_version: number; next_event_at: number | null }>(loadQuery(this.#tables))[0];
     this.#loaded =
       row === undefined
         ? { snapshot: null, version: 0, indexedVersion: 0, nextEventAt: null }
@@ -344,7 +367,7 @@ export class OrderStorage {
 
   /** Stores a new order (creating the tables first) with its creation's writes, in one transaction. */
   create(order: Order, change: Change): void {
-    this.#storage.transactionSync(() => {
+    this.#transaction(() => {
       if (this.#version === 0) {
         this.#exec(CURRENT_SCHEMA);
         this.#exec("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", SCHEMA_VERSION, order.createdAt);
@@ -370,13 +393,13 @@ export class OrderStorage {
   /** Writes a decision's change: the row updates and the history entries together, or none of them. */
   commit(change: Change): void {
     const before = this.#loaded;
-    this.#storage.transactionSync(() => this.#write(change));
+    this.#transaction(() => this.#write(change));
     this.#loaded = before === null ? null : afterChange(before, change, true);
   }
 
   /** The order's merchant events, oldest first (few per order: one per payment, close and finished refund). */
   outbox(): OutboxEvent[] {
-    if (this.#version === 0) return [];
+    if (!this.#tables.has("events")) return [];
     return this.#all<EventRow>("SELECT id, type, at, body, status, attempts, last_attempt_at, last_error, next_attempt_at FROM events ORDER BY seq").map(fromEventRow);
   }
 
@@ -454,6 +477,7 @@ export class OrderStorage {
     if (countVersion && changesIndexedView(change)) columns.push("version = version + 1");
     if (columns.length > 0) this.#exec(`UPDATE order_record SET ${columns.join(", ")}`, ...sets.map(([, v]) => sqlValue(v)));
     for (const h of change.history) this.#insertHistory(h);
+    if (change.newRefunds.length > 0) this.#ensure("refunds");
     for (const r of change.newRefunds) {
       this.#exec(
         `INSERT INTO refunds (id, amount, reason, status, idempotency_key, request_hash, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -469,6 +493,7 @@ export class OrderStorage {
     const shipping = Object.entries(change.shipping) as [keyof Shipping, Shipping[keyof Shipping]][];
     if (shipping.length > 0) {
       // One row, made by the first change that concerns shipping: an upsert of the columns the change sets.
+      this.#ensure("shipping");
       const columns = shipping.map(([k]) => SHIPPING_COLUMNS[k]);
       this.#exec(
         `INSERT INTO shipping (singleton, ${columns.join(", ")}) VALUES (1, ${columns.map(() => "?").join(", ")})
@@ -476,7 +501,26 @@ export class OrderStorage {
         ...shipping.map(([k, v]) => (k === "request" ? (v === null ? null : JSON.stringify(v)) : sqlValue(v))),
       );
     }
+    if (change.events.length > 0) this.#ensure("events");
     for (const e of change.events) this.#insertEvent(e);
+  }
+
+  /** Creates one of LATER_TABLES, in the caller's transaction, if this object does not have it yet. */
+  #ensure(table: LaterTable): void {
+    if (this.#tables.has(table)) return;
+    this.#exec(LATER_TABLES[table]);
+    this.#tables.add(table);
+  }
+
+  /** `write` in one transaction; if it fails, the tables it created are gone again, here as in SQLite. */
+  #transaction(write: () => void): void {
+    const tables = new Set(this.#tables);
+    try {
+      this.#storage.transactionSync(write);
+    } catch (error) {
+      this.#tables = tables;
+      throw error;
+    }
   }
 
   /** A new event is pending and due at once: the alarm armed after the commit sends it. */
@@ -496,8 +540,11 @@ export class OrderStorage {
   }
 
   #storedVersion(): number {
-    const tables = this.#all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('order_record', 'schema_migrations')");
-    if (!tables.some((t) => t.name === "schema_migrations")) return tables.length > 0 ? 1 : 0;
+    const tables = this.#all<{ name: string }>(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('order_record', 'schema_migrations', 'refunds', 'events', 'shipping')",
+    ).map((t) => t.name);
+    for (const name of tables) if (name in LATER_TABLES) this.#tables.add(name as LaterTable);
+    if (!tables.includes("schema_migrations")) return tables.includes("order_record") ? 1 : 0;
     return this.#all<{ version: number }>("SELECT MAX(version) AS version FROM schema_migrations")[0]?.version ?? 1;
   }
 
@@ -506,10 +553,12 @@ export class OrderStorage {
     this.#storage.transactionSync(() => {
       for (const migration of MIGRATIONS) {
         if (migration.version <= this.#version) continue;
-        this.#exec(migration.sql);
+        if (migration.sql !== "") this.#exec(migration.sql);
         this.#exec("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", migration.version, Date.now());
       }
     });
+    // Every object from before version 5 has every table by now: versions 1 to 4 created them all.
+    if (this.#version < 5) this.#tables = new Set(Object.keys(LATER_TABLES) as LaterTable[]);
     this.#version = SCHEMA_VERSION;
   }
 

@@ -71,4 +71,25 @@ describe("the order storage's copy of the order", () => {
       expectSameAsStored(store, ctx.storage);
     });
   });
+
+  it("is read again after a failed write, which takes back the table it created", async () => {
+    await runInDurableObject(orderObject(env, `${ID.slice(0, -1)}2`), (_instance, ctx) => {
+      const store = new OrderStorage(ctx.storage);
+      const order = decide.newPendingOrder({
+        id: `${ID.slice(0, -1)}2`, openid: "o-payer", amount: 1800, description: "Coffee", items: [{ sku: "coffee", name: "Coffee", quantity: 1, price: 1800 }],
+        requestHash: "h", clientIp: "203.0.113.7", createdAt: T0, expiresAt: T0 + 1_800_000,
+      });
+      store.create(order, decide.onCreated(order).change);
+      const paid = decide.onPaymentConfirmed(store.load()!, { transactionId: "4200000000000000000000000001", totalFee: "1800", paidAt: T0 + 3_000 }, "notify", T0 + 3_000);
+      store.commit({ ...paid.change, events: [] });
+      const refund = decide.decideNewRefund(store.load()!, { id: "20261201140010R0000000000000001", amount: 500, reason: null, idempotencyKey: null, requestHash: "r" }, T0 + 10_000);
+      // A refund status the table's CHECK refuses: the refunds table, created by this write, goes with it.
+      const broken = { ...refund.change, newRefunds: refund.change.newRefunds.map((r) => ({ ...r, state: "lost" as never })) };
+      expect(() => store.commit(broken)).toThrow(/CHECK/);
+      expect(ctx.storage.sql.exec("SELECT name FROM sqlite_master WHERE name = 'refunds'").toArray()).toEqual([]);
+      expect(expectSameAsStored(store, ctx.storage).order.state).toBe("paid");
+      store.commit(refund.change);
+      expect(expectSameAsStored(store, ctx.storage).refunds).toHaveLength(1);
+    });
+  });
 });

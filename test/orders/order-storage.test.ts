@@ -1,10 +1,13 @@
-// The order object's schema versions: a new order gets the current schema; an object stored by the
-// first (unversioned) schema is upgraded in place, its data intact; an unknown id stores nothing.
+// The order object's schema versions: a new order gets the current schema (its later tables with
+// their first writes); an object stored by an older schema is upgraded in place, its data intact;
+// an unknown id stores nothing.
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { OrderObject } from "../../src/orders/order-object";
-import { MIGRATIONS, SCHEMA_VERSION } from "../../src/orders/order-storage";
+import * as decide from "../../src/orders/decisions";
+import { MIGRATIONS, OrderStorage, SCHEMA_VERSION } from "../../src/orders/order-storage";
+import { decideShippingRequest } from "../../src/orders/shipping-decisions";
 import { orderObject } from "../../src/orders/order-store";
 import { startHarness } from "../support/harness";
 import V1_SCHEMA from "./fixtures/order-schema-v1.sql?raw";
@@ -90,11 +93,41 @@ describe("the order object's schema", () => {
     expect((await h.calls("close")).map((c) => c.outTradeNo)).toEqual([id]);
   });
 
-  it("leaves a migrated object with the same tables, columns and constraints as a new one", async () => {
+  it("gives a new order only the order, history and version tables; refunds, events and shipping come with their first write", async () => {
     const h = startHarness();
     const { token } = await h.login();
     const created = (await (await h.createOrder(token)).json()) as { order: { id: string } };
-    const fresh = await runInDurableObject(orderObject(env, created.order.id), (_i, ctx) => schemaOf(ctx.storage.sql));
+    const stub = orderObject(env, created.order.id);
+    const tables = await runInDurableObject(stub, (_i, ctx) => Object.keys(schemaOf(ctx.storage.sql)));
+    expect(tables).toEqual(["history", "order_record", "schema_migrations"]);
+    const later = await runInDurableObject(stub, (_i, ctx) => {
+      const store = new OrderStorage(ctx.storage);
+      const added: string[][] = [];
+      const step = (decided: decide.Decision<unknown>) => {
+        store.commit(decided.change);
+        added.push(Object.keys(schemaOf(ctx.storage.sql)).filter((t) => !tables.includes(t)));
+      };
+      const at = Date.now();
+      step(decide.onPaymentConfirmed(store.load()!, { transactionId: "4200000000000000000000000001", totalFee: String(store.load()!.order.amount), paidAt: at }, "notify", at));
+      step(decide.decideNewRefund(store.load()!, { id: "20261201140010R0000000000000001", amount: 100, reason: null, idempotencyKey: "k1", requestHash: "r" }, at));
+      step(decideShippingRequest(store.load()!, { logisticsType: "virtual", packages: [{ itemDesc: "Coffee" }], split: false, isAllDelivered: null }, at));
+      return added;
+    });
+    expect(later).toEqual([["events"], ["events", "refunds"], ["events", "refunds", "shipping"]]);
+  });
+
+  it("leaves a migrated object with the same tables, columns and constraints as a new one that has written to every table", async () => {
+    const h = startHarness();
+    const { token } = await h.login();
+    const created = (await (await h.createOrder(token)).json()) as { order: { id: string } };
+    const fresh = await runInDurableObject(orderObject(env, created.order.id), (_i, ctx) => {
+      const store = new OrderStorage(ctx.storage);
+      const at = Date.now();
+      store.commit(decide.onPaymentConfirmed(store.load()!, { transactionId: "4200000000000000000000000001", totalFee: String(store.load()!.order.amount), paidAt: at }, "notify", at).change);
+      store.commit(decide.decideNewRefund(store.load()!, { id: "20261201140010R0000000000000001", amount: 100, reason: null, idempotencyKey: "k1", requestHash: "r" }, at).change);
+      store.commit(decideShippingRequest(store.load()!, { logisticsType: "virtual", packages: [{ itemDesc: "Coffee" }], split: false, isAllDelivered: null }, at).change);
+      return schemaOf(ctx.storage.sql);
+    });
     const migrated = await runInDurableObject(orderObject(env, "20261201140000OldSchemaColumns01"), (_i, ctx) => {
       storeV1(ctx.storage.sql, { id: "20261201140000OldSchemaColumns01", status: "paid" });
       new OrderObject(ctx, env);

@@ -3,12 +3,12 @@
 // pushes are refused), what a settlement changes on its order, and that forged, stale, replayed or
 // undecryptable pushes change nothing. Plain mode is accepted where no key is configured
 // (test/shipping/virtual.test.ts runs in such a project).
-import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { orderObject } from "../../src/orders/order-store";
 import { pushSignature } from "../../src/wechat/mp";
 import { startHarness, SERVICE_ORIGIN, type Harness } from "../support/harness";
+import { storedRows } from "../support/stored";
 
 const ADMIN = env.ADMIN_TOKEN!;
 const TOKEN = env.WECHAT_PUSH_TOKEN!;
@@ -52,7 +52,7 @@ async function adminView(id: string): Promise<AdminView> {
   return (await response.json()) as AdminView;
 }
 
-const storedShipping = (id: string) => runInDurableObject(orderObject(env, id), (_i, ctx) => ctx.storage.sql.exec("SELECT * FROM shipping").toArray());
+const storedShipping = (id: string) => storedRows(orderObject(env, id), "shipping");
 
 /** Sends a push to the service as WeChat would: `query` on the URL, `body` as JSON. */
 const sendPush = (query: Record<string, string>, body: string) =>

@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { OrderObject } from "../../src/orders/order-object";
 import { orderObject } from "../../src/orders/order-store";
 import { startHarness, type Harness } from "../support/harness";
+import { storedRows } from "../support/stored";
 
 const ADMIN = env.ADMIN_TOKEN!;
 
@@ -66,7 +67,7 @@ async function warmUpToken(): Promise<void> {
 }
 
 const atWeChat = (id: string) => h.simControl<SimShipping>(`/__sim/mp/orders/${id}`);
-const stored = (id: string) => runInDurableObject(orderObject(env, id), (_i, ctx) => ctx.storage.sql.exec("SELECT * FROM shipping").toArray());
+const stored = (id: string) => storedRows(orderObject(env, id), "shipping");
 
 /** Moves the service's (and the simulator's) clock to `at` and runs the order's alarm. */
 async function alarmAt(id: string, at: number): Promise<void> {

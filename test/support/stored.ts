@@ -23,3 +23,11 @@ export async function restartObject(stub: DurableObjectStub): Promise<void> {
     () => undefined,
   );
 }
+
+/** The rows of one of the object's tables; none when it has no such table (since schema version 5, refunds, events and shipping come with their first write). */
+export function storedRows(stub: DurableObjectStub, table: "shipping" | "refunds" | "events"): Promise<Record<string, SqlStorageValue>[]> {
+  return runInDurableObject(stub, (_instance, ctx) => {
+    const exists = ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", table).toArray().length > 0;
+    return exists ? ctx.storage.sql.exec(`SELECT * FROM ${table}`).toArray() : [];
+  });
+}
