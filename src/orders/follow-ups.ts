@@ -47,6 +47,9 @@ export class OrderFollowUps {
 
   /** Writes the order's entry (with its events) to the index if the index is behind. A failure is logged and retried, never thrown. */
   async writeIndex(): Promise<void> {
+    // A failed write waits out its pause: the alarm's second pass (after the order's own work) does
+    // not try again at once, which would count two failures, and double the pause, every run.
+    if (this.#indexRetryAt !== null && Date.now() < this.#indexRetryAt) return;
     const state = this.#store.indexState();
     const snapshot = this.#store.load();
     if (state === null || snapshot === null || state.indexedVersion >= state.version) return;

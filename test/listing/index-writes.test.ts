@@ -1,9 +1,13 @@
 // The order objects keep the operator's index current: each change that the listing shows is
 // written by the order's alarm within seconds, never in the way of the order's own work; a failed
 // write is tried again until it lands; pages neither repeat nor skip an order while orders change.
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { OrderObject } from "../../src/orders/order-object";
+import { orderObject } from "../../src/orders/order-store";
 import { startHarness, type Harness } from "../support/harness";
+import { restartObject } from "../support/stored";
 
 const ADMIN = env.ADMIN_TOKEN!;
 
@@ -61,6 +65,26 @@ describe("the operator's listing", () => {
     } finally {
       await env.ORDER_INDEX.exec("DROP TRIGGER IF EXISTS index_down");
     }
+  });
+
+  it("waits out its pause after a failed index write: an alarm run tries once, and the next run within the pause not at all", async () => {
+    const id = await newOrder();
+    let attempts = 0;
+    const down = new Proxy({}, { get: () => () => {
+      attempts++;
+      throw new Error("index down");
+    } }) as D1Database;
+    await runInDurableObject(orderObject(env, id), async (_instance, ctx) => {
+      const object = new OrderObject(ctx, { ...env, ORDER_INDEX: down });
+      const order = object.read()!;
+      await object.applyPayment({ transactionId: "4200000000000000000000000001", totalFee: String(order.amount), paidAt: null }, "notify");
+      await object.alarm();
+      expect(attempts).toBe(1);
+      await object.alarm();
+      expect(attempts).toBe(1);
+    });
+    // The instance that ran before this one has not seen the payment: start the next one from storage.
+    await restartObject(orderObject(env, id));
   });
 
   it("pages without repeating or skipping an order while orders are paid between pages", async () => {
