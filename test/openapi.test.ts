@@ -245,6 +245,10 @@ describe("the real answers of a full flow match the document", () => {
       expect((await call("POST", path, {}, { json: { id: "EV-1", event_type: "TRANSACTION.SUCCESS" } })).body).toEqual(
         h.pay.version === "v2" ? { code: "FAIL", message: "API v3 is not configured." } : { code: "FAIL", message: "The signature does not verify." },
       );
+      // The body is read whatever its Content-Type says (the signature covers its bytes): no 415, which the document does not list.
+      const untyped = await call("POST", path, {}, { body: JSON.stringify({ id: "EV-1" }), headers: { "Content-Type": "text/plain" } });
+      expect(untyped.status).toBe(h.pay.version === "v2" ? 503 : 401);
+      expect(doc.paths[path]!.post!.responses["415"]).toBeUndefined();
     }
     expect((await call("POST", "/api/pay/notify", {}, { body: "<xml></xml>", headers: { "Content-Type": "text/xml" } })).status).toBe(400);
 

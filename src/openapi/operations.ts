@@ -31,7 +31,7 @@ export interface Operation {
   readonly json?: ZodMiniType;
   /** one of WeChat's XML notifications: its answers are XML whatever happens */
   readonly xml?: true;
-  /** a JSON body read whatever its Content-Type says (WeChat's message push) */
+  /** a JSON body read whatever its Content-Type says (WeChat's message push, API v3's notifications) */
   readonly anyJson?: ZodMiniType;
   readonly answers: Readonly<Partial<Record<200 | 201 | 202 | 204 | 400 | 401 | 413 | 500 | 503, Answer>>>;
   /** the contract's JSON errors particular to this endpoint, by status */
@@ -175,7 +175,8 @@ export const operations: readonly Operation[] = [
     path: "/api/v3/pay/notify",
     summary: "WeChat Pay API v3's payment notification (signed, the resource AEAD_AES_256_GCM encrypted)",
     tag: "wechat",
-    json: responses.V3Notification,
+    // read whatever its Content-Type says, as the signature covers the bytes: never a 415
+    anyJson: responses.V3Notification,
     answers: v3NotifyAnswers,
   },
   {
@@ -183,7 +184,8 @@ export const operations: readonly Operation[] = [
     path: "/api/v3/refund/notify",
     summary: "WeChat Pay API v3's refund notification (signed, the resource AEAD_AES_256_GCM encrypted)",
     tag: "wechat",
-    json: responses.V3Notification,
+    // read whatever its Content-Type says, as the signature covers the bytes: never a 415
+    anyJson: responses.V3Notification,
     answers: v3NotifyAnswers,
   },
   {
