@@ -65,14 +65,44 @@ function countStorage(ctx: DurableObjectState): void {
   const deleteAlarm = storage.deleteAlarm.bind(storage);
   Object.defineProperty(sql, "exec", {
     value: (query: string, ...bindings: SqlStorageValue[]) => {
-      const cursor = exec(query, ...bindings);
-      storageCounts.sqlExecs++;
-      openCursors.push(cursor);
-      return cursor;
+      // A cursor counts the rows of its last statement only: several statements in one exec (a
+      // schema) are run one by one here, in the same order and transaction, so that each is counted.
+      const statements = bindings.length === 0 ? splitStatements(query) : [query];
+      let cursor: SqlStorageCursor<Record<string, SqlStorageValue>> | undefined;
+      for (const statement of statements) {
+        if (cursor !== undefined) for (const _ of cursor);
+        cursor = exec(statement, ...bindings);
+        storageCounts.sqlExecs++;
+        openCursors.push(cursor);
+      }
+      return cursor ?? exec(query, ...bindings);
     },
   });
   Object.defineProperty(storage, "setAlarm", { value: (...args: Parameters<DurableObjectStorage["setAlarm"]>) => (storageCounts.alarmsSet++, setAlarm(...args)) });
   Object.defineProperty(storage, "deleteAlarm", { value: (...args: Parameters<DurableObjectStorage["deleteAlarm"]>) => (storageCounts.alarmsDeleted++, deleteAlarm(...args)) });
+}
+
+/** `query`'s statements, split at each ";" outside quotes and comments (our SQL: no triggers, no BEGIN…END). */
+function splitStatements(query: string): string[] {
+  const statements: string[] = [];
+  let start = 0;
+  let quote: string | null = null;
+  for (let i = 0; i < query.length; i++) {
+    const c = query[i]!;
+    if (quote !== null) {
+      if (c === quote) quote = null;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+    } else if (c === "-" && query[i + 1] === "-") {
+      i = query.indexOf("\n", i) === -1 ? query.length : query.indexOf("\n", i);
+    } else if (c === ";") {
+      statements.push(query.slice(start, i));
+      start = i + 1;
+    }
+  }
+  statements.push(query.slice(start));
+  const nonEmpty = statements.map((statement) => statement.trim()).filter((statement) => statement !== "");
+  return nonEmpty.length > 0 ? nonEmpty : [query];
 }
 
 /**
