@@ -118,7 +118,7 @@ export function applyChange(snapshot: OrderSnapshot, change: Change): OrderSnaps
   if (change.newRefunds.length > 0) {
     refunds = [...refunds, ...change.newRefunds].sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
-  if (change.refunds.size > 0) refunds = refunds.map((r) => { const patch = change.refunds.get(r.id); return patch === undefined ? r : { ...r, ...patch }; });
+  if (change.refunds.size > 0) refunds = refunds.map((r) => ({ ...r, ...change.refunds.get(r.id) }));
   return {
     order: Object.keys(change.order).length === 0 ? snapshot.order : { ...snapshot.order, ...change.order },
     refunds,

@@ -257,7 +257,7 @@ function loadQuery(tables: ReadonlySet<LaterTable>): string {
   return `SELECT o.*, ${refunds} AS refunds, ${shipping} AS shipping, ${nextEvent} AS next_event_at FROM order_record o`;
 }
 
-/** The order as stored, with what the alarm's schedule needs: what LOAD reads, kept current by this storage's own writes. */
+/** The order as stored, with what the alarm's schedule needs: what loadQuery reads, kept current by this storage's own writes. */
 interface Loaded {
   readonly snapshot: OrderSnapshot | null;
   readonly version: number;
@@ -576,7 +576,7 @@ export class OrderStorage {
 }
 
 /**
- * What LOAD would read after `change` is written over `loaded`: the order by applyChange, one more
+ * What loadQuery would read after `change` is written over `loaded`: the order by applyChange, one more
  * version if the change alters the indexed view (when `countVersion`: create() counts it in its
  * INSERT), and the first pending event's due time (a new event is pending and due at its time;
  * one already pending stays first).
