@@ -58,7 +58,7 @@ export class OrderSteps {
     return decision;
   }
 
-  /** The order as this call last loaded or wrote it (see OrderStorage.load). */
+  /** The order as stored, which must exist (see OrderStorage.load). */
   mustLoad(): OrderSnapshot {
     const snapshot = this.#store.load();
     if (snapshot === null) throw new Error("order record missing");

@@ -344,7 +344,12 @@ export class OrderStorage {
    * leaves the copy unset, and the runtime discards an object whose storage failed.
    */
   load(): OrderSnapshot | null {
-    return (this.#loaded ?? this.#read()).snapshot;
+    return this.#current().snapshot;
+  }
+
+  /** The copy of the order, read from SQLite if this instance has none. */
+  #current(): Loaded {
+    return this.#loaded ?? this.#read();
   }
 
   #read(): Loaded {
@@ -417,13 +422,13 @@ export class OrderStorage {
 
   /** The order's version (a count of the changes its index entry shows) and the last version written to the index, as load() sees them. */
   indexState(): { version: number; indexedVersion: number } | null {
-    const loaded = this.#loaded ?? this.#read();
+    const loaded = this.#current();
     return loaded.snapshot === null ? null : { version: loaded.version, indexedVersion: loaded.indexedVersion };
   }
 
   /** When the oldest pending merchant event is due (null: none pending), as load() sees it. */
   nextEventDueAt(): number | null {
-    return (this.#loaded ?? this.#read()).nextEventAt;
+    return this.#current().nextEventAt;
   }
 
   /** The index holds `version` (or a newer one): never moves the marker back. */
